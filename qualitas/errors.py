@@ -1,0 +1,109 @@
+"""Every error Qualitas raises, and how each surface reports it.
+
+The tree::
+
+    QualitasError                      base; carries an optional context mapping
+    ├── ConfigError                    bad settings or environment
+    ├── InputError                     a file or record a user gave us is wrong
+    │   ├── ParseError                 syntax error at a file and line
+    │   └── ValidationError            parses, but breaks the data model (field, row)
+    ├── NotFoundError                  a business key (complaint, lot, product) is unknown
+    ├── StoreError                     the graph store failed (I/O, lock, corruption)
+    └── MissingExtraError              an optional dependency is not installed
+
+Third-party exceptions are caught only in adapters and re-raised as one of these
+``from exc``. ``ERROR_TABLE`` maps each class to an HTTP status, a GraphQL error
+code and a CLI exit code, so the three surfaces always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class QualitasError(Exception):
+    """Root of every error raised by Qualitas."""
+
+    def __init__(self, message: str, **context: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = {key: value for key, value in context.items() if value is not None}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(QualitasError):
+    """Settings or environment are wrong (e.g. a placeholder secret in production)."""
+
+
+class InputError(QualitasError):
+    """Input supplied by a user is wrong; the store was left unchanged."""
+
+
+class ParseError(InputError):
+    """A file does not parse. The message names the file and the line."""
+
+    def __init__(
+        self, message: str, *, file: str | Path | None = None, line: int | None = None
+    ) -> None:
+        where = ""
+        if file is not None:
+            where = f"{file}"
+            if line is not None:
+                where += f":{line}"
+            where += ": "
+        super().__init__(where + message, file=str(file) if file else None, line=line)
+        self.file = str(file) if file is not None else None
+        self.line = line
+
+
+class ValidationError(InputError):
+    """Input parses but breaks the data model; names the record and field."""
+
+
+class NotFoundError(QualitasError):
+    """A business key does not exist in the store."""
+
+
+class StoreError(QualitasError):
+    """The graph store failed; the last committed state is intact."""
+
+
+class MissingExtraError(QualitasError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, package: str, *, extra: str) -> None:
+        super().__init__(
+            f"{package} is not installed; install it with: pip install 'qualitas[{extra}]'",
+            package=package,
+            extra=extra,
+        )
+
+
+@dataclass(frozen=True)
+class ErrorMapping:
+    http_status: int
+    graphql_code: str
+    exit_code: int
+
+
+ERROR_TABLE: dict[type[QualitasError], ErrorMapping] = {
+    ParseError: ErrorMapping(422, "PARSE_ERROR", 65),
+    ValidationError: ErrorMapping(422, "VALIDATION_ERROR", 65),
+    InputError: ErrorMapping(400, "BAD_INPUT", 64),
+    NotFoundError: ErrorMapping(404, "NOT_FOUND", 66),
+    ConfigError: ErrorMapping(500, "CONFIG_ERROR", 78),
+    StoreError: ErrorMapping(503, "STORE_ERROR", 74),
+    MissingExtraError: ErrorMapping(501, "MISSING_EXTRA", 69),
+    QualitasError: ErrorMapping(500, "INTERNAL", 70),
+}
+
+
+def mapping_for(error: QualitasError) -> ErrorMapping:
+    """The most specific mapping for ``error`` (walks the class's MRO)."""
+    for cls in type(error).__mro__:
+        if cls in ERROR_TABLE:
+            return ERROR_TABLE[cls]  # type: ignore[index]
+    return ERROR_TABLE[QualitasError]

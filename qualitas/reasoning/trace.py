@@ -1,0 +1,744 @@
+"""Reverse trace (complaint -> everything upstream) and forward trace (lot -> recall scope).
+
+Both are a handful of SPARQL queries against a :class:`~qualitas.store.GraphStore`,
+each bounded by the lineage of one unit or lot (property paths over
+``q:produced`` / ``q:consumed``), never a scan of the whole store. Results are frozen
+dataclasses; the GraphQL and CLI layers only translate them.
+
+Lineage follows PROV-O: ``q:consumed`` is a sub-property of ``prov:used`` and
+``q:produced`` of ``prov:generated`` (https://www.w3.org/TR/prov-o/).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from qualitas.errors import NotFoundError
+from qualitas.reasoning._sparql import iri, literal, values
+from qualitas.store import GraphStore, Row
+
+Severity = Literal["critical", "major", "minor"]
+FindingKind = Literal[
+    "material_mismatch",
+    "parameter_set_outdated",
+    "parameter_out_of_tolerance",
+    "calibration_invalid",
+    "calibration_missing",
+]
+
+_Q = "https://w3id.org/qualitas/ontology#"
+_UNIT = "http://qudt.org/vocab/unit/"
+
+
+# ---------------------------------------------------------------- result types
+
+
+@dataclass(frozen=True)
+class LocalizedText:
+    lang: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ComplaintInfo:
+    id: str
+    complaint_id: str
+    received_on: dt.date | None
+    channel: str | None
+    market: str | None
+    failure_mode: str | None
+    texts: tuple[LocalizedText, ...]
+    unit_serial: str
+
+
+@dataclass(frozen=True)
+class SupplierRef:
+    id: str
+    supplier_id: str
+    name: str | None
+    country: str | None
+
+
+@dataclass(frozen=True)
+class EvidenceDocument:
+    id: str
+    kind: Literal["declaration", "test_report"]
+    number: str
+    issuer: str | None
+    issued: dt.date | None
+    material: str | None
+
+
+@dataclass(frozen=True)
+class MaterialCheck:
+    """As-designed (BOM) versus as-built (test report) material of a lot."""
+
+    test_report: str
+    reported: str
+    designed: tuple[str, ...]
+    matches: bool
+
+
+@dataclass(frozen=True)
+class LotTrace:
+    id: str
+    lot_number: str
+    part_number: str | None
+    part_name: str | None
+    supplier: SupplierRef | None
+    declarations: tuple[EvidenceDocument, ...]
+    test_reports: tuple[EvidenceDocument, ...]
+    designed_materials: tuple[str, ...]
+    material_checks: tuple[MaterialCheck, ...]
+
+
+@dataclass(frozen=True)
+class UnitTrace:
+    id: str
+    serial: str
+    product: str | None
+    part_number: str | None
+
+
+@dataclass(frozen=True)
+class CalibrationCheck:
+    id: str
+    number: str
+    issuer: str | None
+    valid_from: dt.date
+    valid_until: dt.date
+    valid_at_run: bool
+
+
+@dataclass(frozen=True)
+class EquipmentTrace:
+    id: str
+    equipment_id: str
+    name: str | None
+    calibrations: tuple[CalibrationCheck, ...]
+    calibrated_at_run: bool
+
+
+@dataclass(frozen=True)
+class ParameterCheck:
+    parameter: str
+    name: str | None
+    actual: Decimal
+    unit: str | None
+    nominal: Decimal | None
+    tolerance: Decimal | None
+    within_tolerance: bool | None
+
+
+@dataclass(frozen=True)
+class RunTrace:
+    id: str
+    run_id: str
+    step: str | None
+    step_name: str | None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    equipment: EquipmentTrace | None
+    parameter_set_used: str | None
+    parameter_set_in_force: str | None
+    parameters: tuple[ParameterCheck, ...]
+    consumed: tuple[str, ...]
+    produced: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    id: str
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TraceEdge:
+    source: str
+    target: str
+    relation: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FindingKind
+    severity: Severity
+    subject: str
+    message_en: str
+    message_zh: str
+    expected: str
+    actual: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything upstream of one complaint, with the findings on the way."""
+
+    complaint: ComplaintInfo
+    unit: UnitTrace
+    units: tuple[UnitTrace, ...]
+    lots: tuple[LotTrace, ...]
+    runs: tuple[RunTrace, ...]
+    nodes: tuple[TraceNode, ...]
+    edges: tuple[TraceEdge, ...]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class ComplaintRef:
+    complaint_id: str
+    received_on: dt.date | None
+    text: str | None
+
+
+@dataclass(frozen=True)
+class AffectedUnit:
+    id: str
+    serial: str
+    product: str | None
+    complaints: tuple[ComplaintRef, ...]
+
+
+@dataclass(frozen=True)
+class AffectedLot:
+    id: str
+    lot_number: str
+    part_number: str | None
+
+
+@dataclass(frozen=True)
+class RecallScope:
+    """Every lot and unit made from one lot, directly or through sub-assemblies."""
+
+    lot: AffectedLot
+    lots: tuple[AffectedLot, ...]
+    units: tuple[AffectedUnit, ...]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _s(row: Row, key: str) -> str | None:
+    value = row.get(key)
+    return None if value is None else str(value)
+
+
+def _local(value: str | None, prefix: str) -> str | None:
+    if value is None:
+        return None
+    return value[len(prefix) :] if value.startswith(prefix) else value
+
+
+def _date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+def _datetime(value: object) -> dt.datetime | None:
+    return value if isinstance(value, dt.datetime) else None
+
+
+def _decimal(value: object) -> Decimal | None:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    return None
+
+
+# ---------------------------------------------------------------- reverse trace
+
+
+def find_complaint(store: GraphStore, complaint_id: str) -> ComplaintInfo:
+    rows = store.select(
+        f"""SELECT ?c ?received ?channel ?market ?fm ?serial ?text WHERE {{
+            ?c q:complaintId {literal(complaint_id)} ; q:concernsUnit ?u .
+            ?u q:serialNumber ?serial .
+            OPTIONAL {{ ?c q:receivedOn ?received }}
+            OPTIONAL {{ ?c q:channel ?channel }}
+            OPTIONAL {{ ?c q:market/q:code ?market }}
+            OPTIONAL {{ ?c q:failureMode/q:code ?fm }}
+            OPTIONAL {{ ?c q:text ?text }}
+        }}"""
+    )
+    if not rows:
+        raise NotFoundError(f"no complaint with id {complaint_id!r}", complaint=complaint_id)
+    langs = store.select(
+        f"""SELECT DISTINCT ?text (LANG(?text) AS ?lang) WHERE {{
+            ?c q:complaintId {literal(complaint_id)} ; q:text ?text }} ORDER BY ?lang"""
+    )
+    first = rows[0]
+    return ComplaintInfo(
+        id=str(first["c"]),
+        complaint_id=complaint_id,
+        received_on=_date(first.get("received")),
+        channel=_s(first, "channel"),
+        market=_s(first, "market"),
+        failure_mode=_s(first, "fm"),
+        texts=tuple(LocalizedText(str(r.get("lang", "")), str(r["text"])) for r in langs),
+        unit_serial=str(first["serial"]),
+    )
+
+
+def reverse_trace(store: GraphStore, complaint_id: str) -> Trace:
+    """Complaint -> unit -> every ancestor unit and lot -> suppliers and evidence ->
+    runs with actual parameters against the specification in force -> equipment ->
+    calibration valid at the run's time."""
+    complaint = find_complaint(store, complaint_id)
+    unit_rows = store.select(
+        f"""SELECT ?u WHERE {{ ?c q:complaintId {literal(complaint_id)} ; q:concernsUnit ?u }}"""
+    )
+    root = str(unit_rows[0]["u"])
+    return _trace_from(store, complaint, root)
+
+
+def _trace_from(store: GraphStore, complaint: ComplaintInfo, root: str) -> Trace:
+    lineage = store.select(
+        f"""SELECT DISTINCT ?run ?out ?in WHERE {{
+            {iri(root)} (^q:produced/q:consumed)* ?out .
+            ?run q:produced ?out .
+            OPTIONAL {{ ?run q:consumed ?in }}
+        }}"""
+    )
+    run_ids: set[str] = set()
+    items: set[str] = {root}
+    consumed: dict[str, set[str]] = defaultdict(set)
+    produced: dict[str, set[str]] = defaultdict(set)
+    for row in lineage:
+        run = str(row["run"])
+        run_ids.add(run)
+        produced[run].add(str(row["out"]))
+        items.add(str(row["out"]))
+        if "in" in row:
+            consumed[run].add(str(row["in"]))
+            items.add(str(row["in"]))
+
+    units, lots = _items(store, items)
+    runs = _runs(store, run_ids, consumed, produced)
+    unit_by_id = {u.id: u for u in units}
+    nodes, edges = _graph(complaint, root, units, lots, runs)
+    findings = _findings(lots, runs)
+    return Trace(
+        complaint=complaint,
+        unit=unit_by_id.get(root, UnitTrace(root, complaint.unit_serial, None, None)),
+        units=tuple(sorted(units, key=lambda u: u.serial)),
+        lots=tuple(sorted(lots, key=lambda lot: lot.lot_number)),
+        runs=tuple(sorted(runs, key=lambda r: r.started_at)),
+        nodes=nodes,
+        edges=edges,
+        findings=findings,
+    )
+
+
+def _items(store: GraphStore, items: set[str]) -> tuple[list[UnitTrace], list[LotTrace]]:
+    rows = store.select(
+        f"""SELECT ?x ?serial ?lotno ?pn ?pname ?product WHERE {{
+            {values("x", items)}
+            OPTIONAL {{ ?x q:serialNumber ?serial }}
+            OPTIONAL {{ ?x q:lotNumber ?lotno }}
+            OPTIONAL {{ ?x q:ofPart ?part . ?part q:partNumber ?pn . OPTIONAL {{ ?part q:name ?pname }} }}
+            OPTIONAL {{ ?x q:ofProduct/q:modelNumber ?product }}
+        }}"""
+    )
+    units: dict[str, UnitTrace] = {}
+    lot_rows: dict[str, Row] = {}
+    for row in rows:
+        x = str(row["x"])
+        if "serial" in row:
+            units[x] = UnitTrace(x, str(row["serial"]), _s(row, "product"), _s(row, "pn"))
+        elif "lotno" in row:
+            lot_rows[x] = row
+    if not lot_rows:
+        return list(units.values()), []
+
+    lot_set = set(lot_rows)
+    suppliers = {
+        str(r["x"]): SupplierRef(str(r["s"]), str(r["sid"]), _s(r, "name"), _s(r, "country"))
+        for r in store.select(
+            f"""SELECT ?x ?s ?sid ?name ?country WHERE {{ {values("x", lot_set)}
+                {{ ?x q:suppliedBy ?s }} UNION {{ ?x q:ofPart/q:suppliedBy ?s }}
+                ?s q:supplierId ?sid .
+                OPTIONAL {{ ?s q:name ?name }} OPTIONAL {{ ?s q:country ?country }} }}"""
+        )
+    }
+    reports: dict[str, list[EvidenceDocument]] = defaultdict(list)
+    for r in store.select(
+        f"""SELECT DISTINCT ?x ?doc ?no ?issuer ?issued ?grade WHERE {{ {values("x", lot_set)}
+            ?doc q:reportFor ?x ; q:documentNumber ?no .
+            OPTIONAL {{ ?doc q:issuer ?issuer }} OPTIONAL {{ ?doc dcterms:issued ?issued }}
+            OPTIONAL {{ ?doc q:reportedMaterial/q:grade ?grade }} }}"""
+    ):
+        reports[str(r["x"])].append(
+            EvidenceDocument(str(r["doc"]), "test_report", str(r["no"]), _s(r, "issuer"),
+                             _date(r.get("issued")), _s(r, "grade"))
+        )
+    declarations: dict[str, list[EvidenceDocument]] = defaultdict(list)
+    for r in store.select(
+        f"""SELECT DISTINCT ?x ?doc ?no ?issuer ?issued ?grade WHERE {{ {values("x", lot_set)}
+            ?x q:ofPart ?part . ?doc q:declarationFor ?part ; q:documentNumber ?no .
+            OPTIONAL {{ ?doc q:declaredBy/q:name ?issuer }} OPTIONAL {{ ?doc dcterms:issued ?issued }}
+            OPTIONAL {{ ?doc q:reportedMaterial/q:grade ?grade }} }}"""
+    ):
+        declarations[str(r["x"])].append(
+            EvidenceDocument(str(r["doc"]), "declaration", str(r["no"]), _s(r, "issuer"),
+                             _date(r.get("issued")), _s(r, "grade"))
+        )
+    designed: dict[str, set[str]] = defaultdict(set)
+    for r in store.select(
+        f"""SELECT DISTINCT ?x ?grade WHERE {{ {values("x", lot_set)}
+            ?x q:ofPart ?part . ?line q:component ?part ; q:designedMaterial/q:grade ?grade }}"""
+    ):
+        designed[str(r["x"])].add(str(r["grade"]))
+
+    lots = []
+    for x, row in lot_rows.items():
+        design = tuple(sorted(designed[x]))
+        checks = tuple(
+            MaterialCheck(doc.number, doc.material, design, doc.material in design)
+            for doc in sorted(reports[x], key=lambda d: d.number)
+            if doc.material is not None and design
+        )
+        lots.append(
+            LotTrace(
+                id=x,
+                lot_number=str(row["lotno"]),
+                part_number=_s(row, "pn"),
+                part_name=_s(row, "pname"),
+                supplier=suppliers.get(x),
+                declarations=tuple(sorted(declarations[x], key=lambda d: d.number)),
+                test_reports=tuple(sorted(reports[x], key=lambda d: d.number)),
+                designed_materials=design,
+                material_checks=checks,
+            )
+        )
+    return list(units.values()), lots
+
+
+def _runs(
+    store: GraphStore,
+    run_ids: set[str],
+    consumed: dict[str, set[str]],
+    produced: dict[str, set[str]],
+) -> list[RunTrace]:
+    if not run_ids:
+        return []
+    base = store.select(
+        f"""SELECT ?run ?rid ?step ?stepname ?start ?end ?eq ?eqid ?eqname ?used ?inforce WHERE {{
+            {values("run", run_ids)}
+            ?run q:runId ?rid ; q:startedAt ?start .
+            OPTIONAL {{ ?run q:endedAt ?end }}
+            OPTIONAL {{ ?run q:step ?stepiri . ?stepiri q:code ?step . OPTIONAL {{ ?stepiri q:name ?stepname }} }}
+            OPTIONAL {{ ?run q:equipment ?eq . ?eq q:equipmentId ?eqid . OPTIONAL {{ ?eq q:name ?eqname }} }}
+            OPTIONAL {{ ?run q:usedParameterSet/q:version ?used }}
+            OPTIONAL {{
+                ?run q:step ?s2 . ?ps q:forStep ?s2 ; q:version ?inforce ; q:effectiveFrom ?from .
+                OPTIONAL {{ ?ps q:effectiveUntil ?until }}
+                FILTER(?from <= ?start && (!BOUND(?until) || ?start < ?until))
+            }}
+        }}"""
+    )
+    specs: dict[tuple[str, str], Row] = {}
+    for r in store.select(
+        f"""SELECT ?run ?param ?nominal ?tol WHERE {{
+            {values("run", run_ids)}
+            ?run q:startedAt ?start ; q:step ?step .
+            ?ps q:forStep ?step ; q:effectiveFrom ?from ; q:hasSpecification ?spec .
+            OPTIONAL {{ ?ps q:effectiveUntil ?until }}
+            FILTER(?from <= ?start && (!BOUND(?until) || ?start < ?until))
+            ?spec q:parameter/q:code ?param ; q:nominal ?nominal ; q:tolerance ?tol .
+        }}"""
+    ):
+        specs[(str(r["run"]), str(r["param"]))] = r
+    observations: dict[str, list[ParameterCheck]] = defaultdict(list)
+    for r in store.select(
+        f"""SELECT ?run ?param ?pname ?value ?unit WHERE {{
+            {values("run", run_ids)}
+            ?run q:hasObservation ?obs . ?obs q:parameter ?p ; q:value ?value .
+            ?p q:code ?param . OPTIONAL {{ ?p q:name ?pname }} OPTIONAL {{ ?obs q:unit ?unit }}
+        }}"""
+    ):
+        run, param = str(r["run"]), str(r["param"])
+        actual = _decimal(r["value"]) or Decimal(0)
+        spec = specs.get((run, param))
+        nominal = _decimal(spec["nominal"]) if spec else None
+        tolerance = _decimal(spec["tol"]) if spec else None
+        within = None
+        if nominal is not None and tolerance is not None:
+            within = nominal - tolerance <= actual <= nominal + tolerance
+        observations[run].append(
+            ParameterCheck(param, _s(r, "pname"), actual, _local(_s(r, "unit"), _UNIT),
+                           nominal, tolerance, within)
+        )
+    calibrations: dict[str, list[tuple[str, str, str | None, dt.date, dt.date]]] = defaultdict(list)
+    equipment_ids = {str(r["eq"]) for r in base if "eq" in r}
+    if equipment_ids:
+        for r in store.select(
+            f"""SELECT DISTINCT ?eq ?cert ?no ?issuer ?from ?until WHERE {{
+                {values("eq", equipment_ids)}
+                ?eq q:hasCalibration ?cert . ?cert q:documentNumber ?no ;
+                    q:validFrom ?from ; q:validUntil ?until .
+                OPTIONAL {{ ?cert q:issuer ?issuer }} }}"""
+        ):
+            start, until = _date(r["from"]), _date(r["until"])
+            if start is not None and until is not None:
+                calibrations[str(r["eq"])].append(
+                    (str(r["cert"]), str(r["no"]), _s(r, "issuer"), start, until)
+                )
+
+    runs: dict[str, RunTrace] = {}
+    for r in base:
+        run = str(r["run"])
+        if run in runs:
+            continue
+        started = _datetime(r["start"])
+        if started is None:
+            continue
+        ended = _datetime(r.get("end"))
+        equipment = None
+        if "eq" in r:
+            eq = str(r["eq"])
+            last_day = (ended or started).date()
+            checks = tuple(
+                CalibrationCheck(cert, no, issuer, vfrom, vuntil,
+                                 vfrom <= started.date() and last_day <= vuntil)
+                for cert, no, issuer, vfrom, vuntil in sorted(calibrations[eq], key=lambda c: c[3])
+            )
+            equipment = EquipmentTrace(eq, str(r["eqid"]), _s(r, "eqname"), checks,
+                                       any(c.valid_at_run for c in checks))
+        runs[run] = RunTrace(
+            id=run,
+            run_id=str(r["rid"]),
+            step=_s(r, "step"),
+            step_name=_s(r, "stepname"),
+            started_at=started,
+            ended_at=ended,
+            equipment=equipment,
+            parameter_set_used=_s(r, "used"),
+            parameter_set_in_force=_s(r, "inforce"),
+            parameters=tuple(sorted(observations[run], key=lambda p: p.parameter)),
+            consumed=tuple(sorted(consumed[run])),
+            produced=tuple(sorted(produced[run])),
+        )
+    return list(runs.values())
+
+
+def _graph(
+    complaint: ComplaintInfo,
+    root: str,
+    units: list[UnitTrace],
+    lots: list[LotTrace],
+    runs: list[RunTrace],
+) -> tuple[tuple[TraceNode, ...], tuple[TraceEdge, ...]]:
+    nodes: dict[str, TraceNode] = {}
+    edges: set[TraceEdge] = set()
+    nodes[complaint.id] = TraceNode(complaint.id, "Complaint", complaint.complaint_id)
+    edges.add(TraceEdge(complaint.id, root, "concernsUnit"))
+    for unit in units:
+        nodes[unit.id] = TraceNode(unit.id, "SerialUnit", unit.serial)
+    for lot in lots:
+        nodes[lot.id] = TraceNode(lot.id, "Lot", lot.lot_number)
+        if lot.supplier:
+            nodes[lot.supplier.id] = TraceNode(lot.supplier.id, "Supplier", lot.supplier.name or lot.supplier.supplier_id)
+            edges.add(TraceEdge(lot.id, lot.supplier.id, "suppliedBy"))
+        for doc in lot.test_reports:
+            nodes[doc.id] = TraceNode(doc.id, "TestReport", doc.number)
+            edges.add(TraceEdge(doc.id, lot.id, "reportFor"))
+        for doc in lot.declarations:
+            nodes[doc.id] = TraceNode(doc.id, "SupplierDeclaration", doc.number)
+            edges.add(TraceEdge(doc.id, lot.id, "declarationFor"))
+    for run in runs:
+        nodes[run.id] = TraceNode(run.id, "ProductionRun", run.run_id)
+        for item in run.consumed:
+            edges.add(TraceEdge(run.id, item, "consumed"))
+        for item in run.produced:
+            edges.add(TraceEdge(run.id, item, "produced"))
+        if run.equipment:
+            eq = run.equipment
+            nodes[eq.id] = TraceNode(eq.id, "Equipment", eq.equipment_id)
+            edges.add(TraceEdge(run.id, eq.id, "equipment"))
+            for cert in eq.calibrations:
+                nodes[cert.id] = TraceNode(cert.id, "CalibrationCertificate", cert.number)
+                edges.add(TraceEdge(eq.id, cert.id, "hasCalibration"))
+    ordered_edges = tuple(sorted(edges, key=lambda e: (e.source, e.relation, e.target)))
+    return tuple(sorted(nodes.values(), key=lambda n: (n.kind, n.label))), ordered_edges
+
+
+def _findings(lots: list[LotTrace], runs: list[RunTrace]) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    for lot in lots:
+        for check in lot.material_checks:
+            if check.matches:
+                continue
+            designed = " / ".join(check.designed)
+            findings.append(Finding(
+                kind="material_mismatch",
+                severity="major",
+                subject=lot.id,
+                message_en=(
+                    f"Lot {lot.lot_number} of part {lot.part_number}: test report {check.test_report} "
+                    f"says {check.reported}, the design BOM specifies {designed}."
+                ),
+                message_zh=(
+                    f"零件 {lot.part_number} 的批次 {lot.lot_number}：检测报告 {check.test_report} "
+                    f"显示材料为 {check.reported}，设计物料清单规定为 {designed}。"
+                ),
+                expected=designed,
+                actual=check.reported,
+                evidence=tuple(d.id for d in lot.test_reports if d.number == check.test_report),
+            ))
+    for run in runs:
+        when = run.started_at.isoformat()
+        if (
+            run.parameter_set_used is not None
+            and run.parameter_set_in_force is not None
+            and run.parameter_set_used != run.parameter_set_in_force
+        ):
+            findings.append(Finding(
+                kind="parameter_set_outdated",
+                severity="major",
+                subject=run.id,
+                message_en=(
+                    f"Run {run.run_id} ({run.step}) at {when} used parameter set "
+                    f"{run.parameter_set_used}; {run.parameter_set_in_force} was in force."
+                ),
+                message_zh=(
+                    f"运行 {run.run_id}（{run.step}）于 {when} 使用了参数集 {run.parameter_set_used}；"
+                    f"当时有效的是 {run.parameter_set_in_force}。"
+                ),
+                expected=run.parameter_set_in_force,
+                actual=run.parameter_set_used,
+                evidence=(run.id,),
+            ))
+        for p in run.parameters:
+            if p.within_tolerance is False and p.nominal is not None and p.tolerance is not None:
+                unit = f" {p.unit}" if p.unit else ""
+                spec = f"{p.nominal} ± {p.tolerance}{unit}"
+                findings.append(Finding(
+                    kind="parameter_out_of_tolerance",
+                    severity="major",
+                    subject=run.id,
+                    message_en=(
+                        f"Run {run.run_id}: {p.name or p.parameter} was {p.actual}{unit}, outside "
+                        f"{spec} of parameter set {run.parameter_set_in_force} in force."
+                    ),
+                    message_zh=(
+                        f"运行 {run.run_id}：{p.name or p.parameter} 实测 {p.actual}{unit}，"
+                        f"超出当时有效参数集 {run.parameter_set_in_force} 的 {spec}。"
+                    ),
+                    expected=spec,
+                    actual=f"{p.actual}{unit}",
+                    evidence=(run.id,),
+                ))
+        eq = run.equipment
+        if eq is None or eq.calibrated_at_run:
+            continue
+        if not eq.calibrations:
+            findings.append(Finding(
+                kind="calibration_missing",
+                severity="major",
+                subject=eq.id,
+                message_en=f"Equipment {eq.equipment_id} used by run {run.run_id} has no calibration certificate on record.",
+                message_zh=f"运行 {run.run_id} 使用的设备 {eq.equipment_id} 没有校准证书记录。",
+                expected="a calibration certificate valid at run time",
+                actual="none",
+                evidence=(run.id, eq.id),
+            ))
+            continue
+        latest = max(eq.calibrations, key=lambda c: c.valid_until)
+        findings.append(Finding(
+            kind="calibration_invalid",
+            severity="critical",
+            subject=eq.id,
+            message_en=(
+                f"Equipment {eq.equipment_id} was not in calibration during run {run.run_id} "
+                f"({run.started_at.date()}): certificate {latest.number} valid "
+                f"{latest.valid_from} to {latest.valid_until}."
+            ),
+            message_zh=(
+                f"设备 {eq.equipment_id} 在运行 {run.run_id}（{run.started_at.date()}）期间未处于校准有效期内："
+                f"证书 {latest.number} 有效期为 {latest.valid_from} 至 {latest.valid_until}。"
+            ),
+            expected=f"calibration valid on {run.started_at.date()}",
+            actual=f"{latest.number} valid until {latest.valid_until}",
+            evidence=(run.id, eq.id, latest.id),
+        ))
+    order = {"critical": 0, "major": 1, "minor": 2}
+    return tuple(sorted(findings, key=lambda f: (order[f.severity], f.kind, f.subject)))
+
+
+# ---------------------------------------------------------------- forward trace
+
+
+def _find_lot(store: GraphStore, lot_id: str) -> AffectedLot:
+    rows = store.select(
+        f"""SELECT ?l ?no ?pn WHERE {{
+            {{ ?l q:lotNumber {literal(lot_id)} }} UNION
+            {{ ?l q:lotNumber ?any . FILTER(STR(?l) = {literal(lot_id)}) }}
+            ?l q:lotNumber ?no . OPTIONAL {{ ?l q:ofPart/q:partNumber ?pn }} }}"""
+    )
+    if not rows:
+        raise NotFoundError(f"no lot with number or IRI {lot_id!r}", lot=lot_id)
+    ids = {str(r["l"]) for r in rows}
+    if len(ids) > 1:
+        raise NotFoundError(
+            f"lot number {lot_id!r} is ambiguous; use one of the IRIs {sorted(ids)}", lot=lot_id
+        )
+    row = rows[0]
+    return AffectedLot(str(row["l"]), str(row["no"]), _s(row, "pn"))
+
+
+def recall_scope(store: GraphStore, lot_id: str) -> RecallScope:
+    """Every lot and unit made from ``lot_id`` (lot number or IRI), directly or through
+    sub-assemblies, with the complaints already received on those units."""
+    lot = _find_lot(store, lot_id)
+    rows = store.select(
+        f"""SELECT DISTINCT ?x ?serial ?lotno ?pn ?product WHERE {{
+            {iri(lot.id)} (^q:consumed/q:produced)+ ?x .
+            OPTIONAL {{ ?x q:serialNumber ?serial }}
+            OPTIONAL {{ ?x q:lotNumber ?lotno }}
+            OPTIONAL {{ ?x q:ofPart/q:partNumber ?pn }}
+            OPTIONAL {{ ?x q:ofProduct/q:modelNumber ?product }}
+        }}"""
+    )
+    unit_rows = {str(r["x"]): r for r in rows if "serial" in r}
+    lots = tuple(sorted(
+        (AffectedLot(str(r["x"]), str(r["lotno"]), _s(r, "pn")) for r in rows if "lotno" in r and "serial" not in r),
+        key=lambda a: a.lot_number,
+    ))
+    complaints: dict[str, list[ComplaintRef]] = defaultdict(list)
+    if unit_rows:
+        for r in store.select(
+            f"""SELECT ?u ?cid ?received (SAMPLE(?t) AS ?text) WHERE {{ {values("u", unit_rows)}
+                ?c q:concernsUnit ?u ; q:complaintId ?cid .
+                OPTIONAL {{ ?c q:receivedOn ?received }}
+                OPTIONAL {{ ?c q:text ?t FILTER(LANGMATCHES(LANG(?t), "en")) }}
+            }} GROUP BY ?u ?cid ?received"""
+        ):
+            complaints[str(r["u"])].append(ComplaintRef(str(r["cid"]), _date(r.get("received")), _s(r, "text")))
+    units = tuple(sorted(
+        (
+            AffectedUnit(u, str(r["serial"]), _s(r, "product"),
+                         tuple(sorted(complaints[u], key=lambda c: c.complaint_id)))
+            for u, r in unit_rows.items()
+        ),
+        key=lambda a: a.serial,
+    ))
+    return RecallScope(lot=lot, lots=lots, units=units)
+
+
+__all__ = [
+    "AffectedLot", "AffectedUnit", "CalibrationCheck", "ComplaintInfo", "ComplaintRef",
+    "EquipmentTrace", "EvidenceDocument", "Finding", "LotTrace", "MaterialCheck",
+    "ParameterCheck", "RecallScope", "RunTrace", "SupplierRef", "Trace", "TraceEdge",
+    "TraceNode", "UnitTrace", "find_complaint", "recall_scope", "reverse_trace",
+]
+_ = _Q

@@ -1,0 +1,392 @@
+"""Embedded Oxigraph backend (pyoxigraph, RocksDB on disk).
+
+Layers::
+
+    OxigraphStore ── pyoxigraph.Store ── RocksDB files in the store directory
+
+A batch is written in two transactions: (1) the data goes into a fresh
+``graph/staging/<uuid>`` graph (``Store.load`` / ``Store.extend`` are
+transactional), (2) one SPARQL update moves it onto the batch graph and rewrites
+the batch's PROV-O metadata. A staging graph exists only while its load runs; one
+left by a killed process is dropped before the store is next used, so a killed
+load leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import io
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, URIRef
+from rdflib import Literal as RLiteral
+from rdflib.term import Node
+
+from qualitas.errors import InputError, ParseError, StoreError
+from qualitas.ontology.namespaces import GRAPH, META_GRAPH, PREFIXES
+from qualitas.store._base import BatchInfo, LoadResult, Progress, Row
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_PROV = "http://www.w3.org/ns/prov#"
+_Q = PREFIXES["q"]
+STAGING_PREFIX = str(GRAPH["staging/"])
+BATCH_PREFIX = str(GRAPH["batch/"])
+
+#: File suffix -> (pyoxigraph format, our format name).
+FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
+    ".ttl": (ox.RdfFormat.TURTLE, "turtle"),
+    ".turtle": (ox.RdfFormat.TURTLE, "turtle"),
+    ".nt": (ox.RdfFormat.N_TRIPLES, "ntriples"),
+    ".ntriples": (ox.RdfFormat.N_TRIPLES, "ntriples"),
+    ".jsonld": (ox.RdfFormat.JSON_LD, "jsonld"),
+    ".json-ld": (ox.RdfFormat.JSON_LD, "jsonld"),
+    ".rdf": (ox.RdfFormat.RDF_XML, "rdfxml"),
+    ".owl": (ox.RdfFormat.RDF_XML, "rdfxml"),
+}
+_BY_NAME = {name: fmt for fmt, name in FORMATS.values()}
+
+
+def rdf_format(path: Path, name: str | None = None) -> tuple[ox.RdfFormat, str]:
+    """The RDF format of ``path``, from ``name`` when given, else from the suffix."""
+    if name is not None:
+        if name not in _BY_NAME:
+            raise InputError(
+                f"{path}: unknown RDF format {name!r}; expected one of {sorted(_BY_NAME)}",
+                file=str(path),
+            )
+        return _BY_NAME[name], name
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise InputError(
+            f"{path}: cannot tell the format from the suffix {suffix!r}; "
+            f"use --format ({', '.join(sorted(_BY_NAME))})",
+            file=str(path),
+        )
+    return FORMATS[suffix]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _ProgressReader(io.RawIOBase):
+    """A binary reader that reports how far it has read."""
+
+    def __init__(self, fh: io.BufferedReader, total: int, progress: Progress) -> None:
+        self._fh, self._total, self._progress, self._done = fh, total, progress, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        n = self._fh.readinto(buffer)
+        self._done += n or 0
+        self._progress(self._done, self._total)
+        return n or 0
+
+
+def _to_python(term: object) -> object:
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value if term.datatype else _XSD + "string"
+        value = term.value
+        try:
+            if datatype in (_XSD + "integer", _XSD + "int", _XSD + "long", _XSD + "nonNegativeInteger"):
+                return int(value)
+            if datatype == _XSD + "decimal":
+                return decimal.Decimal(value)
+            if datatype in (_XSD + "double", _XSD + "float"):
+                return float(value)
+            if datatype == _XSD + "boolean":
+                return value in ("true", "1")
+            if datatype == _XSD + "date":
+                return dt.date.fromisoformat(value[:10])
+            if datatype == _XSD + "dateTime":
+                return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except (ValueError, decimal.InvalidOperation):
+            return value
+        return value
+    return str(term)
+
+
+def _to_rdflib(term: object) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return RLiteral(term.value, lang=term.language)
+        return RLiteral(term.value, datatype=URIRef(term.datatype.value))
+    raise StoreError(f"unsupported RDF term in a result: {term!r}")
+
+
+def _to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, RLiteral):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise InputError(f"unsupported RDF term {term!r}")
+
+
+def _literal(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+class OxigraphStore:
+    """The default, embedded backend: an Oxigraph store in a directory on disk.
+
+    ``OxigraphStore(None)`` gives an in-memory store (tests, benchmarks).
+    """
+
+    backend: ClassVar[str] = "oxigraph"
+    transaction_aware: ClassVar[bool] = True
+
+    def __init__(self, path: Path | str | None) -> None:
+        self.path = Path(path) if path is not None else None
+        try:
+            if self.path is None:
+                self._store = ox.Store()
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(self.path))
+        except OSError as exc:
+            hint = ""
+            if "lock" in str(exc).lower():
+                hint = " (another qualitas process, e.g. `qualitas serve`, holds it open)"
+            raise StoreError(f"cannot open store {self.path}{hint}: {exc}") from exc
+        self._recover()
+
+    # ------------------------------------------------------------------ reads
+
+    def _query(self, query: str) -> object:
+        try:
+            return self._store.query(query, use_default_graph_as_union=True, prefixes=PREFIXES)
+        except SyntaxError as exc:
+            raise StoreError(f"invalid SPARQL: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"store read failed: {exc}") from exc
+
+    def select(self, query: str) -> list[Row]:
+        solutions = self._query(query)
+        if not isinstance(solutions, ox.QuerySolutions):
+            raise StoreError("select() needs a SELECT query")
+        names = [v.value for v in solutions.variables]
+        rows: list[Row] = []
+        for solution in solutions:
+            row: Row = {}
+            for name in names:
+                term = solution[name]
+                if term is not None:
+                    row[name] = _to_python(term)
+            rows.append(row)
+        return rows
+
+    def ask(self, query: str) -> bool:
+        result = self._query(query)
+        if not isinstance(result, ox.QueryBoolean):
+            raise StoreError("ask() needs an ASK query")
+        return bool(result)
+
+    def construct(self, query: str) -> Graph:
+        result = self._query(query)
+        if not isinstance(result, ox.QueryTriples):
+            raise StoreError("construct() needs a CONSTRUCT or DESCRIBE query")
+        graph = Graph()
+        for triple in result:
+            graph.add((_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object)))
+        return graph
+
+    def triple_count(self) -> int:
+        rows = self.select(
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "
+            f"FILTER(?g != <{META_GRAPH}>) }}"
+        )
+        return int(rows[0]["n"])  # type: ignore[call-overload]
+
+    def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
+        return frozenset(
+            (str(q.subject), str(q.predicate), str(q.object), str(q.graph_name))
+            for q in self._store
+        )
+
+    def batches(self) -> list[BatchInfo]:
+        rows = self.select(
+            f"""SELECT ?g ?source ?sha ?agent ?at ?n ?fmt WHERE {{ GRAPH <{META_GRAPH}> {{
+                ?g a q:IngestBatch ; q:source ?source ; q:sha256 ?sha ; prov:wasAttributedTo ?a ;
+                   prov:generatedAtTime ?at ; q:tripleCount ?n ; q:format ?fmt .
+                ?a prov:label ?agent . }} }} ORDER BY ?source"""
+        )
+        return [
+            BatchInfo(
+                graph=str(r["g"]), source=str(r["source"]), sha256=str(r["sha"]),
+                agent=str(r["agent"]), loaded_at=r["at"], triples=int(r["n"]),  # type: ignore[arg-type, call-overload]
+                format=str(r["fmt"]),
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ writes
+
+    @staticmethod
+    def batch_graph(source: str) -> str:
+        return BATCH_PREFIX + quote(source, safe="")
+
+    def _batch(self, graph: str) -> BatchInfo | None:
+        for batch in self.batches():
+            if batch.graph == graph:
+                return batch
+        return None
+
+    def load_file(
+        self,
+        path: Path,
+        *,
+        format: str | None = None,
+        source: str | None = None,
+        agent: str,
+        progress: Progress | None = None,
+    ) -> LoadResult:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file", file=str(path))
+        ox_format, name = rdf_format(path, format)
+        sha = sha256_file(path)
+        total = path.stat().st_size
+
+        def write(staging: ox.NamedNode) -> None:
+            with path.open("rb") as raw:
+                reader: io.BufferedReader | _ProgressReader = raw
+                if progress is not None:
+                    reader = _ProgressReader(raw, total, progress)
+                try:
+                    self._store.load(reader, format=ox_format, to_graph=staging)
+                except SyntaxError as exc:
+                    raise ParseError(_syntax_message(exc), file=path, line=exc.lineno) from exc
+                except ValueError as exc:
+                    raise ParseError(str(exc), file=path) from exc
+
+        return self._commit(write, source=source or path.name, sha256=sha, agent=agent, format=name)
+
+    def load_triples(
+        self,
+        triples: Iterable[tuple[Node, Node, Node]],
+        *,
+        source: str,
+        sha256: str,
+        agent: str,
+        format: str,
+    ) -> LoadResult:
+        def write(staging: ox.NamedNode) -> None:
+            self._store.extend(
+                ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), staging) for s, p, o in triples  # type: ignore[arg-type]
+            )
+
+        return self._commit(write, source=source, sha256=sha256, agent=agent, format=format)
+
+    def _commit(
+        self,
+        write: Callable[[ox.NamedNode], None],
+        *,
+        source: str,
+        sha256: str,
+        agent: str,
+        format: str,
+    ) -> LoadResult:
+        graph = self.batch_graph(source)
+        previous = self._batch(graph)
+        if previous is not None and previous.sha256 == sha256:
+            return LoadResult(source, graph, sha256, "unchanged", previous.triples, previous.triples)
+        staging = ox.NamedNode(STAGING_PREFIX + uuid.uuid4().hex)
+        try:
+            write(staging)
+            count = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{staging.value}> {{ ?s ?p ?o }} }}")
+            triples = int(count[0]["n"])  # type: ignore[call-overload]
+            now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            agent_iri = "https://w3id.org/qualitas/id/agent/" + quote(agent, safe="")
+            self._store.update(
+                f"""
+                PREFIX prov: <{_PROV}>
+                PREFIX q: <{_Q}>
+                PREFIX xsd: <{_XSD}>
+                MOVE SILENT GRAPH <{staging.value}> TO <{graph}> ;
+                DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{graph}> ?p ?o }} }} ;
+                INSERT DATA {{ GRAPH <{META_GRAPH}> {{
+                    <{graph}> a q:IngestBatch , prov:Entity ;
+                        q:source {_literal(source)} ;
+                        q:sha256 {_literal(sha256)} ;
+                        q:format {_literal(format)} ;
+                        q:tripleCount {triples} ;
+                        prov:wasAttributedTo <{agent_iri}> ;
+                        prov:generatedAtTime "{now}"^^xsd:dateTime .
+                    <{agent_iri}> a prov:Agent ; prov:label {_literal(agent)} .
+                }} }}
+                """
+            )
+        except OSError as exc:  # disk full, I/O error
+            self._drop_quietly(staging)
+            raise StoreError(f"write to {self.path} failed: {exc}") from exc
+        except BaseException:
+            self._drop_quietly(staging)
+            raise
+        status = "replaced" if previous is not None else "added"
+        return LoadResult(
+            source, graph, sha256, status, triples, previous.triples if previous else 0
+        )
+
+    def _drop_quietly(self, graph: ox.NamedNode) -> None:
+        try:
+            self._store.remove_graph(graph)
+        except (OSError, RuntimeError):  # the next open drops it anyway
+            pass
+
+    def _recover(self) -> None:
+        """Drop staging graphs a killed load left behind (they were never visible)."""
+        leftovers = [g for g in self._store.named_graphs() if isinstance(g, ox.NamedNode) and g.value.startswith(STAGING_PREFIX)]
+        for graph in leftovers:
+            self._store.remove_graph(graph)
+
+    def close(self) -> None:
+        try:
+            self._store.flush()
+        except OSError:
+            pass
+        del self._store
+
+    def __enter__(self) -> OxigraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _syntax_message(exc: SyntaxError) -> str:
+    """``column 11: Unexpected end of file`` from pyoxigraph's
+    ``Parser error between line 3 column 11 and line 4 column 1: Unexpected end of file``
+    (the line goes into the ParseError prefix)."""
+    text = str(exc.msg if getattr(exc, "msg", None) else exc)
+    match = re.match(r"Parser error (?:between|at) line \d+ column (\d+)(?: and line \d+ column \d+)?: (.*)", text, re.S)
+    if match:
+        return f"column {match.group(1)}: {match.group(2)}"
+    return text
