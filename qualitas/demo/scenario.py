@@ -74,6 +74,8 @@ def _master_data(b: Builder) -> None:
     b.substance("15365-14-7", "Lithium iron phosphate", ec="476-700-9")
     b.substance("21324-40-3", "Lithium hexafluorophosphate", ec="244-334-7")
     b.substance("65997-17-3", "Glass, oxide, chemicals (glass fibre)", ec="266-046-0")
+    # UV-328, a UV stabiliser in plastics; on the REACH Candidate List since 2023-06-14.
+    b.substance("25973-55-1", "2-(2H-benzotriazol-2-yl)-4,6-ditertpentylphenol (UV-328)", ec="247-384-8")
     b.material("PBT+GF30", "Polybutylene terephthalate, 30 % glass fibre", substances=["65997-17-3"])
     b.material("PBT+GF25", "Polybutylene terephthalate, 25 % glass fibre", substances=["65997-17-3"])
     b.material("PA66+GF30", "Polyamide 66, 30 % glass fibre", substances=["65997-17-3"])
@@ -83,7 +85,7 @@ def _master_data(b: Builder) -> None:
     b.material("LiPF6-EC-DMC", "LiPF6 in EC/DMC electrolyte", substances=["21324-40-3"])
     b.material("FR4-ENIG", "FR-4 printed board, ENIG finish, SAC305 solder")
     b.material("AlSi10Mg", "Aluminium casting alloy AlSi10Mg")
-    b.material("TPE-V0", "Thermoplastic elastomer cable jacket, flame retardant")
+    b.material("TPE-V0", "Thermoplastic elastomer cable jacket, flame retardant, UV stabilised", substances=["25973-55-1"])
     b.material("PA6-V0", "Polyamide 6, flame retardant")
     b.material("CuZn39Pb3", "Brass with up to 3.5 % lead (RoHS Annex III exemption 6(c))", substances=["7439-92-1"])
 
