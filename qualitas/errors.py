@@ -45,9 +45,7 @@ class InputError(QualitasError):
 class ParseError(InputError):
     """A file does not parse. The message names the file and the line."""
 
-    def __init__(
-        self, message: str, *, file: str | Path | None = None, line: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, file: str | Path | None = None, line: int | None = None) -> None:
         where = ""
         if file is not None:
             where = f"{file}"
@@ -105,5 +103,5 @@ def mapping_for(error: QualitasError) -> ErrorMapping:
     """The most specific mapping for ``error`` (walks the class's MRO)."""
     for cls in type(error).__mro__:
         if cls in ERROR_TABLE:
-            return ERROR_TABLE[cls]  # type: ignore[index]
+            return ERROR_TABLE[cls]
     return ERROR_TABLE[QualitasError]

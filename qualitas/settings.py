@@ -41,10 +41,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key in _PLACEHOLDER_SECRETS:
-            raise ConfigError(
-                "QUALITAS_SECRET_KEY must be set to a real secret when "
-                "QUALITAS_ENVIRONMENT=production"
-            )
+            raise ConfigError("QUALITAS_SECRET_KEY must be set to a real secret when QUALITAS_ENVIRONMENT=production")
         return self
 
 

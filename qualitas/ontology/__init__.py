@@ -7,7 +7,17 @@ from pathlib import Path
 from rdflib import Graph
 
 from qualitas.ontology.namespaces import (
-    CBV, ELI, EPCIS, GRAPH, ID, META_GRAPH, PREFIXES, QUDT, UNIT, mint, sparql_prefixes,
+    CBV,
+    ELI,
+    EPCIS,
+    GRAPH,
+    ID,
+    META_GRAPH,
+    PREFIXES,
+    QUDT,
+    UNIT,
+    mint,
+    sparql_prefixes,
 )
 from qualitas.ontology.vocab import Q
 
@@ -16,8 +26,22 @@ ONTOLOGY_FILE = HERE / "qualitas.ttl"
 SHAPES_FILE = HERE / "shapes.ttl"
 
 __all__ = [
-    "CBV", "ELI", "EPCIS", "GRAPH", "ID", "META_GRAPH", "ONTOLOGY_FILE", "PREFIXES", "QUDT",
-    "SHAPES_FILE", "UNIT", "Q", "load_ontology", "load_shapes", "mint", "sparql_prefixes",
+    "CBV",
+    "ELI",
+    "EPCIS",
+    "GRAPH",
+    "ID",
+    "META_GRAPH",
+    "ONTOLOGY_FILE",
+    "PREFIXES",
+    "QUDT",
+    "SHAPES_FILE",
+    "UNIT",
+    "Q",
+    "load_ontology",
+    "load_shapes",
+    "mint",
+    "sparql_prefixes",
 ]
 
 

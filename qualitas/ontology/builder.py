@@ -172,19 +172,26 @@ class Builder:
         self._add(bom, Q.revision, Literal(revision))
         self._add(owner, Q.hasBOM, bom)
         for line in lines:
-            iri = mint("bomline", key, revision, str(line.position))
-            self._add(bom, Q.hasLine, iri)
-            self._add(iri, RDF.type, Q.BOMLine)
-            self._add(iri, Q.position, Literal(line.position))
-            self._add(iri, Q.quantity, _dec(line.quantity))
-            if line.unit:
-                self._add(iri, Q.unit, UNIT[line.unit])
-            self._add(iri, Q.component, self.part_iri(line.part))
-            if line.material:
-                self._add(iri, Q.designedMaterial, mint("material", line.material))
-            for designator in line.designators:
-                self._add(iri, Q.designator, Literal(designator))
+            self.bom_line(key, revision, line)
         return bom
+
+    def bom_line(self, key: str, revision: str, line: Line) -> URIRef:
+        """One line of the BOM ``bom(owner, key, revision, ...)`` made (streamed ingest
+        writes the header once, then its lines one by one)."""
+        bom = mint("bom", key, revision)
+        iri = mint("bomline", key, revision, str(line.position))
+        self._add(bom, Q.hasLine, iri)
+        self._add(iri, RDF.type, Q.BOMLine)
+        self._add(iri, Q.position, Literal(line.position))
+        self._add(iri, Q.quantity, _dec(line.quantity))
+        if line.unit:
+            self._add(iri, Q.unit, UNIT[line.unit])
+        self._add(iri, Q.component, self.part_iri(line.part))
+        if line.material:
+            self._add(iri, Q.designedMaterial, mint("material", line.material))
+        for designator in line.designators:
+            self._add(iri, Q.designator, Literal(designator))
+        return iri
 
     # -------------------------------------------------------------- process
 

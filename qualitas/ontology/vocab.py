@@ -17,8 +17,10 @@ class Q(DefinedNamespace):
     CAPA: URIRef
     CalibrationCertificate: URIRef
     Complaint: URIRef
+    CompositionEntry: URIRef
     Document: URIRef
     Equipment: URIRef
+    Exemption: URIRef
     FailureMode: URIRef
     InspectionResult: URIRef
     Lot: URIRef
@@ -47,12 +49,14 @@ class Q(DefinedNamespace):
     about: URIRef
     addresses: URIRef
     certificateFor: URIRef
+    claimsExemption: URIRef
     component: URIRef
     concernsUnit: URIRef
     consumed: URIRef
     containsSubstance: URIRef
     declarationFor: URIRef
     declaredBy: URIRef
+    declaresMaterial: URIRef
     designedMaterial: URIRef
     equipment: URIRef
     failureMode: URIRef
@@ -60,47 +64,61 @@ class Q(DefinedNamespace):
     hasBOM: URIRef
     hasCalibration: URIRef
     hasCategory: URIRef
+    hasCompositionEntry: URIRef
     hasFeature: URIRef
     hasLine: URIRef
     hasObservation: URIRef
     hasRequirement: URIRef
+    hasResult: URIRef
     hasSpecification: URIRef
     hasStep: URIRef
     inspects: URIRef
     market: URIRef
+    material: URIRef
     ofPart: URIRef
     ofProduct: URIRef
+    packedIn: URIRef
     parameter: URIRef
     produced: URIRef
     reportFor: URIRef
     reportedMaterial: URIRef
     routingFor: URIRef
     step: URIRef
+    substance: URIRef
     suppliedBy: URIRef
     unit: URIRef
     usedParameterSet: URIRef
     variantOf: URIRef
 
     # datatype properties
+    aboveThreshold: URIRef
     calibrationResult: URIRef
     casNumber: URIRef
     channel: URIRef
     characteristic: URIRef
+    clause: URIRef
     code: URIRef
     complaintId: URIRef
     composition: URIRef
     country: URIRef
+    declarationClass: URIRef
     designator: URIRef
+    digitalLink: URIRef
     documentNumber: URIRef
     ecNumber: URIRef
     effectiveFrom: URIRef
     effectiveUntil: URIRef
     endedAt: URIRef
+    epc: URIRef
     equipmentId: URIRef
     grade: URIRef
+    gtin: URIRef
     identifier: URIRef
+    instrumentType: URIRef
     issuer: URIRef
     lotNumber: URIRef
+    marking: URIRef
+    massFraction: URIRef
     modelNumber: URIRef
     name: URIRef
     nominal: URIRef
@@ -112,9 +130,11 @@ class Q(DefinedNamespace):
     runId: URIRef
     serialNumber: URIRef
     startedAt: URIRef
+    substanceCategory: URIRef
     supplierId: URIRef
     text: URIRef
     tolerance: URIRef
+    udiDi: URIRef
     validFrom: URIRef
     validUntil: URIRef
     value: URIRef

@@ -7,9 +7,7 @@ from collections.abc import Iterable
 
 def literal(value: str) -> str:
     """A SPARQL string literal for ``value``, escaped."""
-    escaped = (
-        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    )
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     return f'"{escaped}"'
 
 

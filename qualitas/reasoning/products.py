@@ -111,18 +111,20 @@ def _bom(store: GraphStore, product: str) -> tuple[BOMLineInfo, ...]:
         lines = sorted(by_owner.get(owner, {}).items(), key=lambda kv: int(kv[1]["pos"]))  # type: ignore[call-overload]
         for line, r in lines:
             part = str(r["part"])
-            unit = _s(r, "unit")  # type: ignore[arg-type]
-            out.append(BOMLineInfo(
-                position=int(r["pos"]),  # type: ignore[call-overload]
-                part_number=str(r["pn"]),
-                part_name=_s(r, "pname"),  # type: ignore[arg-type]
-                quantity=_decimal(r["qty"]) or Decimal(0),
-                unit=unit[len(_UNIT):] if unit and unit.startswith(_UNIT) else unit,
-                material=_s(r, "grade"),  # type: ignore[arg-type]
-                designators=tuple(sorted(designators[line])),
-                level=level,
-                parent=parent_number,
-            ))
+            unit = _s(r, "unit")
+            out.append(
+                BOMLineInfo(
+                    position=int(r["pos"]),  # type: ignore[call-overload]
+                    part_number=str(r["pn"]),
+                    part_name=_s(r, "pname"),
+                    quantity=_decimal(r["qty"]) or Decimal(0),
+                    unit=unit[len(_UNIT) :] if unit and unit.startswith(_UNIT) else unit,
+                    material=_s(r, "grade"),
+                    designators=tuple(sorted(designators[line])),
+                    level=level,
+                    parent=parent_number,
+                )
+            )
             if part not in seen:
                 walk(part, str(r["pn"]), level + 1, seen | {part})
 
@@ -156,8 +158,14 @@ def list_complaints(store: GraphStore) -> list[ComplaintSummary]:
         if c in seen:
             continue
         seen[c] = ComplaintSummary(
-            id=c, complaint_id=str(r["cid"]), received_on=_date(r.get("received")),
-            channel=_s(r, "channel"), market=_s(r, "market"), serial=str(r["serial"]),
-            product=_s(r, "product"), failure_mode=_s(r, "fm"), texts=tuple(texts[c]),
+            id=c,
+            complaint_id=str(r["cid"]),
+            received_on=_date(r.get("received")),
+            channel=_s(r, "channel"),
+            market=_s(r, "market"),
+            serial=str(r["serial"]),
+            product=_s(r, "product"),
+            failure_mode=_s(r, "fm"),
+            texts=tuple(texts[c]),
         )
     return list(seen.values())

@@ -294,9 +294,7 @@ def reverse_trace(store: GraphStore, complaint_id: str) -> Trace:
     runs with actual parameters against the specification in force -> equipment ->
     calibration valid at the run's time."""
     complaint = find_complaint(store, complaint_id)
-    unit_rows = store.select(
-        f"""SELECT ?u WHERE {{ ?c q:complaintId {literal(complaint_id)} ; q:concernsUnit ?u }}"""
-    )
+    unit_rows = store.select(f"""SELECT ?u WHERE {{ ?c q:complaintId {literal(complaint_id)} ; q:concernsUnit ?u }}""")
     root = str(unit_rows[0]["u"])
     return _trace_from(store, complaint, root)
 
@@ -378,8 +376,9 @@ def _items(store: GraphStore, items: set[str]) -> tuple[list[UnitTrace], list[Lo
             OPTIONAL {{ ?doc q:reportedMaterial/q:grade ?grade }} }}"""
     ):
         reports[str(r["x"])].append(
-            EvidenceDocument(str(r["doc"]), "test_report", str(r["no"]), _s(r, "issuer"),
-                             _date(r.get("issued")), _s(r, "grade"))
+            EvidenceDocument(
+                str(r["doc"]), "test_report", str(r["no"]), _s(r, "issuer"), _date(r.get("issued")), _s(r, "grade")
+            )
         )
     declarations: dict[str, list[EvidenceDocument]] = defaultdict(list)
     for r in store.select(
@@ -389,8 +388,9 @@ def _items(store: GraphStore, items: set[str]) -> tuple[list[UnitTrace], list[Lo
             OPTIONAL {{ ?doc q:reportedMaterial/q:grade ?grade }} }}"""
     ):
         declarations[str(r["x"])].append(
-            EvidenceDocument(str(r["doc"]), "declaration", str(r["no"]), _s(r, "issuer"),
-                             _date(r.get("issued")), _s(r, "grade"))
+            EvidenceDocument(
+                str(r["doc"]), "declaration", str(r["no"]), _s(r, "issuer"), _date(r.get("issued")), _s(r, "grade")
+            )
         )
     designed: dict[str, set[str]] = defaultdict(set)
     for r in store.select(
@@ -475,8 +475,7 @@ def _runs(
         if nominal is not None and tolerance is not None:
             within = nominal - tolerance <= actual <= nominal + tolerance
         observations[run].append(
-            ParameterCheck(param, _s(r, "pname"), actual, _local(_s(r, "unit"), _UNIT),
-                           nominal, tolerance, within)
+            ParameterCheck(param, _s(r, "pname"), actual, _local(_s(r, "unit"), _UNIT), nominal, tolerance, within)
         )
     calibrations: dict[str, list[tuple[str, str, str | None, dt.date, dt.date]]] = defaultdict(list)
     equipment_ids = {str(r["eq"]) for r in base if "eq" in r}
@@ -490,9 +489,7 @@ def _runs(
         ):
             start, until = _date(r["from"]), _date(r["until"])
             if start is not None and until is not None:
-                calibrations[str(r["eq"])].append(
-                    (str(r["cert"]), str(r["no"]), _s(r, "issuer"), start, until)
-                )
+                calibrations[str(r["eq"])].append((str(r["cert"]), str(r["no"]), _s(r, "issuer"), start, until))
 
     runs: dict[str, RunTrace] = {}
     for r in base:
@@ -508,12 +505,10 @@ def _runs(
             eq = str(r["eq"])
             last_day = (ended or started).date()
             checks = tuple(
-                CalibrationCheck(cert, no, issuer, vfrom, vuntil,
-                                 vfrom <= started.date() and last_day <= vuntil)
+                CalibrationCheck(cert, no, issuer, vfrom, vuntil, vfrom <= started.date() and last_day <= vuntil)
                 for cert, no, issuer, vfrom, vuntil in sorted(calibrations[eq], key=lambda c: c[3])
             )
-            equipment = EquipmentTrace(eq, str(r["eqid"]), _s(r, "eqname"), checks,
-                                       any(c.valid_at_run for c in checks))
+            equipment = EquipmentTrace(eq, str(r["eqid"]), _s(r, "eqname"), checks, any(c.valid_at_run for c in checks))
         runs[run] = RunTrace(
             id=run,
             run_id=str(r["rid"]),
@@ -547,7 +542,9 @@ def _graph(
     for lot in lots:
         nodes[lot.id] = TraceNode(lot.id, "Lot", lot.lot_number)
         if lot.supplier:
-            nodes[lot.supplier.id] = TraceNode(lot.supplier.id, "Supplier", lot.supplier.name or lot.supplier.supplier_id)
+            nodes[lot.supplier.id] = TraceNode(
+                lot.supplier.id, "Supplier", lot.supplier.name or lot.supplier.supplier_id
+            )
             edges.add(TraceEdge(lot.id, lot.supplier.id, "suppliedBy"))
         for doc in lot.test_reports:
             nodes[doc.id] = TraceNode(doc.id, "TestReport", doc.number)
@@ -579,22 +576,24 @@ def _findings(lots: list[LotTrace], runs: list[RunTrace]) -> tuple[Finding, ...]
             if check.matches:
                 continue
             designed = " / ".join(check.designed)
-            findings.append(Finding(
-                kind="material_mismatch",
-                severity="major",
-                subject=lot.id,
-                message_en=(
-                    f"Lot {lot.lot_number} of part {lot.part_number}: test report {check.test_report} "
-                    f"says {check.reported}, the design BOM specifies {designed}."
-                ),
-                message_zh=(
-                    f"零件 {lot.part_number} 的批次 {lot.lot_number}：检测报告 {check.test_report} "
-                    f"显示材料为 {check.reported}，设计物料清单规定为 {designed}。"
-                ),
-                expected=designed,
-                actual=check.reported,
-                evidence=tuple(d.id for d in lot.test_reports if d.number == check.test_report),
-            ))
+            findings.append(
+                Finding(
+                    kind="material_mismatch",
+                    severity="major",
+                    subject=lot.id,
+                    message_en=(
+                        f"Lot {lot.lot_number} of part {lot.part_number}: test report {check.test_report} "
+                        f"says {check.reported}, the design BOM specifies {designed}."
+                    ),
+                    message_zh=(
+                        f"零件 {lot.part_number} 的批次 {lot.lot_number}：检测报告 {check.test_report} "
+                        f"显示材料为 {check.reported}，设计物料清单规定为 {designed}。"
+                    ),
+                    expected=designed,
+                    actual=check.reported,
+                    evidence=tuple(d.id for d in lot.test_reports if d.number == check.test_report),
+                )
+            )
     for run in runs:
         when = run.started_at.isoformat()
         if (
@@ -602,75 +601,86 @@ def _findings(lots: list[LotTrace], runs: list[RunTrace]) -> tuple[Finding, ...]
             and run.parameter_set_in_force is not None
             and run.parameter_set_used != run.parameter_set_in_force
         ):
-            findings.append(Finding(
-                kind="parameter_set_outdated",
-                severity="major",
-                subject=run.id,
-                message_en=(
-                    f"Run {run.run_id} ({run.step}) at {when} used parameter set "
-                    f"{run.parameter_set_used}; {run.parameter_set_in_force} was in force."
-                ),
-                message_zh=(
-                    f"运行 {run.run_id}（{run.step}）于 {when} 使用了参数集 {run.parameter_set_used}；"
-                    f"当时有效的是 {run.parameter_set_in_force}。"
-                ),
-                expected=run.parameter_set_in_force,
-                actual=run.parameter_set_used,
-                evidence=(run.id,),
-            ))
+            findings.append(
+                Finding(
+                    kind="parameter_set_outdated",
+                    severity="major",
+                    subject=run.id,
+                    message_en=(
+                        f"Run {run.run_id} ({run.step}) at {when} used parameter set "
+                        f"{run.parameter_set_used}; {run.parameter_set_in_force} was in force."
+                    ),
+                    message_zh=(
+                        f"运行 {run.run_id}（{run.step}）于 {when} 使用了参数集 {run.parameter_set_used}；"
+                        f"当时有效的是 {run.parameter_set_in_force}。"
+                    ),
+                    expected=run.parameter_set_in_force,
+                    actual=run.parameter_set_used,
+                    evidence=(run.id,),
+                )
+            )
         for p in run.parameters:
             if p.within_tolerance is False and p.nominal is not None and p.tolerance is not None:
                 unit = f" {p.unit}" if p.unit else ""
                 spec = f"{p.nominal} ± {p.tolerance}{unit}"
-                findings.append(Finding(
-                    kind="parameter_out_of_tolerance",
-                    severity="major",
-                    subject=run.id,
-                    message_en=(
-                        f"Run {run.run_id}: {p.name or p.parameter} was {p.actual}{unit}, outside "
-                        f"{spec} of parameter set {run.parameter_set_in_force} in force."
-                    ),
-                    message_zh=(
-                        f"运行 {run.run_id}：{p.name or p.parameter} 实测 {p.actual}{unit}，"
-                        f"超出当时有效参数集 {run.parameter_set_in_force} 的 {spec}。"
-                    ),
-                    expected=spec,
-                    actual=f"{p.actual}{unit}",
-                    evidence=(run.id,),
-                ))
+                findings.append(
+                    Finding(
+                        kind="parameter_out_of_tolerance",
+                        severity="major",
+                        subject=run.id,
+                        message_en=(
+                            f"Run {run.run_id}: {p.name or p.parameter} was {p.actual}{unit}, outside "
+                            f"{spec} of parameter set {run.parameter_set_in_force} in force."
+                        ),
+                        message_zh=(
+                            f"运行 {run.run_id}：{p.name or p.parameter} 实测 {p.actual}{unit}，"
+                            f"超出当时有效参数集 {run.parameter_set_in_force} 的 {spec}。"
+                        ),
+                        expected=spec,
+                        actual=f"{p.actual}{unit}",
+                        evidence=(run.id,),
+                    )
+                )
         eq = run.equipment
         if eq is None or eq.calibrated_at_run:
             continue
         if not eq.calibrations:
-            findings.append(Finding(
-                kind="calibration_missing",
-                severity="major",
-                subject=eq.id,
-                message_en=f"Equipment {eq.equipment_id} used by run {run.run_id} has no calibration certificate on record.",
-                message_zh=f"运行 {run.run_id} 使用的设备 {eq.equipment_id} 没有校准证书记录。",
-                expected="a calibration certificate valid at run time",
-                actual="none",
-                evidence=(run.id, eq.id),
-            ))
+            findings.append(
+                Finding(
+                    kind="calibration_missing",
+                    severity="major",
+                    subject=eq.id,
+                    message_en=(
+                        f"Equipment {eq.equipment_id} used by run {run.run_id} "
+                        "has no calibration certificate on record."
+                    ),
+                    message_zh=f"运行 {run.run_id} 使用的设备 {eq.equipment_id} 没有校准证书记录。",
+                    expected="a calibration certificate valid at run time",
+                    actual="none",
+                    evidence=(run.id, eq.id),
+                )
+            )
             continue
         latest = max(eq.calibrations, key=lambda c: c.valid_until)
-        findings.append(Finding(
-            kind="calibration_invalid",
-            severity="critical",
-            subject=eq.id,
-            message_en=(
-                f"Equipment {eq.equipment_id} was not in calibration during run {run.run_id} "
-                f"({run.started_at.date()}): certificate {latest.number} valid "
-                f"{latest.valid_from} to {latest.valid_until}."
-            ),
-            message_zh=(
-                f"设备 {eq.equipment_id} 在运行 {run.run_id}（{run.started_at.date()}）期间未处于校准有效期内："
-                f"证书 {latest.number} 有效期为 {latest.valid_from} 至 {latest.valid_until}。"
-            ),
-            expected=f"calibration valid on {run.started_at.date()}",
-            actual=f"{latest.number} valid until {latest.valid_until}",
-            evidence=(run.id, eq.id, latest.id),
-        ))
+        findings.append(
+            Finding(
+                kind="calibration_invalid",
+                severity="critical",
+                subject=eq.id,
+                message_en=(
+                    f"Equipment {eq.equipment_id} was not in calibration during run {run.run_id} "
+                    f"({run.started_at.date()}): certificate {latest.number} valid "
+                    f"{latest.valid_from} to {latest.valid_until}."
+                ),
+                message_zh=(
+                    f"设备 {eq.equipment_id} 在运行 {run.run_id}（{run.started_at.date()}）期间未处于校准有效期内："
+                    f"证书 {latest.number} 有效期为 {latest.valid_from} 至 {latest.valid_until}。"
+                ),
+                expected=f"calibration valid on {run.started_at.date()}",
+                actual=f"{latest.number} valid until {latest.valid_until}",
+                evidence=(run.id, eq.id, latest.id),
+            )
+        )
     order = {"critical": 0, "major": 1, "minor": 2}
     return tuple(sorted(findings, key=lambda f: (order[f.severity], f.kind, f.subject)))
 
@@ -689,9 +699,7 @@ def _find_lot(store: GraphStore, lot_id: str) -> AffectedLot:
         raise NotFoundError(f"no lot with number or IRI {lot_id!r}", lot=lot_id)
     ids = {str(r["l"]) for r in rows}
     if len(ids) > 1:
-        raise NotFoundError(
-            f"lot number {lot_id!r} is ambiguous; use one of the IRIs {sorted(ids)}", lot=lot_id
-        )
+        raise NotFoundError(f"lot number {lot_id!r} is ambiguous; use one of the IRIs {sorted(ids)}", lot=lot_id)
     row = rows[0]
     return AffectedLot(str(row["l"]), str(row["no"]), _s(row, "pn"))
 
@@ -710,10 +718,16 @@ def recall_scope(store: GraphStore, lot_id: str) -> RecallScope:
         }}"""
     )
     unit_rows = {str(r["x"]): r for r in rows if "serial" in r}
-    lots = tuple(sorted(
-        (AffectedLot(str(r["x"]), str(r["lotno"]), _s(r, "pn")) for r in rows if "lotno" in r and "serial" not in r),
-        key=lambda a: a.lot_number,
-    ))
+    lots = tuple(
+        sorted(
+            (
+                AffectedLot(str(r["x"]), str(r["lotno"]), _s(r, "pn"))
+                for r in rows
+                if "lotno" in r and "serial" not in r
+            ),
+            key=lambda a: a.lot_number,
+        )
+    )
     complaints: dict[str, list[ComplaintRef]] = defaultdict(list)
     if unit_rows:
         for r in store.select(
@@ -724,21 +738,41 @@ def recall_scope(store: GraphStore, lot_id: str) -> RecallScope:
             }} GROUP BY ?u ?cid ?received"""
         ):
             complaints[str(r["u"])].append(ComplaintRef(str(r["cid"]), _date(r.get("received")), _s(r, "text")))
-    units = tuple(sorted(
-        (
-            AffectedUnit(u, str(r["serial"]), _s(r, "product"),
-                         tuple(sorted(complaints[u], key=lambda c: c.complaint_id)))
-            for u, r in unit_rows.items()
-        ),
-        key=lambda a: a.serial,
-    ))
+    units = tuple(
+        sorted(
+            (
+                AffectedUnit(
+                    u, str(r["serial"]), _s(r, "product"), tuple(sorted(complaints[u], key=lambda c: c.complaint_id))
+                )
+                for u, r in unit_rows.items()
+            ),
+            key=lambda a: a.serial,
+        )
+    )
     return RecallScope(lot=lot, lots=lots, units=units)
 
 
 __all__ = [
-    "AffectedLot", "AffectedUnit", "CalibrationCheck", "ComplaintInfo", "ComplaintRef",
-    "EquipmentTrace", "EvidenceDocument", "Finding", "LotTrace", "MaterialCheck",
-    "ParameterCheck", "RecallScope", "RunTrace", "SupplierRef", "Trace", "TraceEdge",
-    "TraceNode", "UnitTrace", "find_complaint", "recall_scope", "reverse_trace",
+    "AffectedLot",
+    "AffectedUnit",
+    "CalibrationCheck",
+    "ComplaintInfo",
+    "ComplaintRef",
+    "EquipmentTrace",
+    "EvidenceDocument",
+    "Finding",
+    "LotTrace",
+    "MaterialCheck",
+    "ParameterCheck",
+    "RecallScope",
+    "RunTrace",
+    "SupplierRef",
+    "Trace",
+    "TraceEdge",
+    "TraceNode",
+    "UnitTrace",
+    "find_complaint",
+    "recall_scope",
+    "reverse_trace",
 ]
 _ = _Q

@@ -4,22 +4,23 @@ Layers::
 
     OxigraphStore ── pyoxigraph.Store ── RocksDB files in the store directory
 
-A batch is written in two transactions: (1) the data goes into a fresh
-``graph/staging/<uuid>`` graph (``Store.load`` / ``Store.extend`` are
-transactional), (2) one SPARQL update moves it onto the batch graph and rewrites
-the batch's PROV-O metadata. A staging graph exists only while its load runs; one
-left by a killed process is dropped before the store is next used, so a killed
-load leaves the store as it was.
+A batch is written in two transactions: (1) the data goes into its own graph
+``graph/batch/<source>/<sha256 prefix>`` (``Store.load`` / ``Store.extend`` are
+transactional), (2) one SPARQL update points the batch's PROV-O metadata at it
+(and away from the source's previous batch, whose graph is then dropped). A batch
+graph no metadata points at is dropped when the store opens, so a load killed at
+any moment leaves the store as before it (or, after step 2, as after it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import hashlib
 import io
 import re
-import uuid
+import typing
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -32,12 +33,11 @@ from rdflib.term import Node
 
 from qualitas.errors import InputError, ParseError, StoreError
 from qualitas.ontology.namespaces import GRAPH, META_GRAPH, PREFIXES
-from qualitas.store._base import BatchInfo, LoadResult, Progress, Row
+from qualitas.store._base import BatchInfo, LoadResult, LoadStatus, Progress, Row
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _PROV = "http://www.w3.org/ns/prov#"
 _Q = PREFIXES["q"]
-STAGING_PREFIX = str(GRAPH["staging/"])
 BATCH_PREFIX = str(GRAPH["batch/"])
 
 #: File suffix -> (pyoxigraph format, our format name).
@@ -66,8 +66,7 @@ def rdf_format(path: Path, name: str | None = None) -> tuple[ox.RdfFormat, str]:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise InputError(
-            f"{path}: cannot tell the format from the suffix {suffix!r}; "
-            f"use --format ({', '.join(sorted(_BY_NAME))})",
+            f"{path}: cannot tell the format from the suffix {suffix!r}; use --format ({', '.join(sorted(_BY_NAME))})",
             file=str(path),
         )
     return FORMATS[suffix]
@@ -95,6 +94,12 @@ class _ProgressReader(io.RawIOBase):
         self._done += n or 0
         self._progress(self._done, self._total)
         return n or 0
+
+
+def _int(value: object) -> int:
+    if isinstance(value, int | str | decimal.Decimal):
+        return int(value)
+    raise StoreError(f"expected an integer, got {value!r}")
 
 
 def _to_python(term: object) -> object:
@@ -163,20 +168,30 @@ class OxigraphStore:
     backend: ClassVar[str] = "oxigraph"
     transaction_aware: ClassVar[bool] = True
 
-    def __init__(self, path: Path | str | None) -> None:
+    def __init__(self, path: Path | str | None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else None
+        self.read_only = read_only
         try:
             if self.path is None:
                 self._store = ox.Store()
+            elif read_only:
+                if not (self.path / "CURRENT").exists():
+                    raise StoreError(
+                        f"no store at {self.path}; create one with `qualitas init` or `qualitas demo load`"
+                    )
+                # A read-only view works beside a process that holds the store open
+                # for writing (e.g. `qualitas serve`).
+                self._store = ox.Store.read_only(str(self.path))
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(self.path))
         except OSError as exc:
             hint = ""
             if "lock" in str(exc).lower():
-                hint = " (another qualitas process, e.g. `qualitas serve`, holds it open)"
+                hint = " (another qualitas process, e.g. `qualitas serve`, holds it open for writing)"
             raise StoreError(f"cannot open store {self.path}{hint}: {exc}") from exc
-        self._recover()
+        if not read_only:
+            self._recover()
 
     # ------------------------------------------------------------------ reads
 
@@ -219,17 +234,11 @@ class OxigraphStore:
         return graph
 
     def triple_count(self) -> int:
-        rows = self.select(
-            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "
-            f"FILTER(?g != <{META_GRAPH}>) }}"
-        )
-        return int(rows[0]["n"])  # type: ignore[call-overload]
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{META_GRAPH}>) }}")
+        return _int(rows[0]["n"])
 
     def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
-        return frozenset(
-            (str(q.subject), str(q.predicate), str(q.object), str(q.graph_name))
-            for q in self._store
-        )
+        return frozenset((str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in self._store)
 
     def batches(self) -> list[BatchInfo]:
         rows = self.select(
@@ -240,8 +249,12 @@ class OxigraphStore:
         )
         return [
             BatchInfo(
-                graph=str(r["g"]), source=str(r["source"]), sha256=str(r["sha"]),
-                agent=str(r["agent"]), loaded_at=r["at"], triples=int(r["n"]),  # type: ignore[arg-type, call-overload]
+                graph=str(r["g"]),
+                source=str(r["source"]),
+                sha256=str(r["sha"]),
+                agent=str(r["agent"]),
+                loaded_at=r["at"] if isinstance(r["at"], dt.datetime) else dt.datetime.fromisoformat(str(r["at"])),
+                triples=_int(r["n"]),
                 format=str(r["fmt"]),
             )
             for r in rows
@@ -250,12 +263,12 @@ class OxigraphStore:
     # ------------------------------------------------------------------ writes
 
     @staticmethod
-    def batch_graph(source: str) -> str:
-        return BATCH_PREFIX + quote(source, safe="")
+    def batch_graph(source: str, sha256: str) -> str:
+        return BATCH_PREFIX + quote(source, safe="") + "/" + sha256[:16]
 
-    def _batch(self, graph: str) -> BatchInfo | None:
+    def _current(self, source: str) -> BatchInfo | None:
         for batch in self.batches():
-            if batch.graph == graph:
+            if batch.source == source:
                 return batch
         return None
 
@@ -277,9 +290,9 @@ class OxigraphStore:
 
         def write(staging: ox.NamedNode) -> None:
             with path.open("rb") as raw:
-                reader: io.BufferedReader | _ProgressReader = raw
+                reader: typing.IO[bytes] = raw
                 if progress is not None:
-                    reader = _ProgressReader(raw, total, progress)
+                    reader = typing.cast(typing.IO[bytes], _ProgressReader(raw, total, progress))
                 try:
                     self._store.load(reader, format=ox_format, to_graph=staging)
                 except SyntaxError as exc:
@@ -300,7 +313,8 @@ class OxigraphStore:
     ) -> LoadResult:
         def write(staging: ox.NamedNode) -> None:
             self._store.extend(
-                ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), staging) for s, p, o in triples  # type: ignore[arg-type]
+                ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), staging)  # type: ignore[arg-type]
+                for s, p, o in triples
             )
 
         return self._commit(write, source=source, sha256=sha256, agent=agent, format=format)
@@ -314,26 +328,27 @@ class OxigraphStore:
         agent: str,
         format: str,
     ) -> LoadResult:
-        graph = self.batch_graph(source)
-        previous = self._batch(graph)
+        previous = self._current(source)
         if previous is not None and previous.sha256 == sha256:
-            return LoadResult(source, graph, sha256, "unchanged", previous.triples, previous.triples)
-        staging = ox.NamedNode(STAGING_PREFIX + uuid.uuid4().hex)
+            return LoadResult(source, previous.graph, sha256, "unchanged", previous.triples, previous.triples)
+        graph = ox.NamedNode(self.batch_graph(source, sha256))
         try:
-            write(staging)
-            count = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{staging.value}> {{ ?s ?p ?o }} }}")
-            triples = int(count[0]["n"])  # type: ignore[call-overload]
+            # 1. The data, in one transaction, into a graph no metadata points at yet.
+            write(graph)
+            count = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
+            triples = _int(count[0]["n"])
+            # 2. The switch, in one transaction: this batch becomes the source's current one.
             now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             agent_iri = "https://w3id.org/qualitas/id/agent/" + quote(agent, safe="")
+            old = f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{previous.graph}> ?p ?o }} }} ;" if previous else ""
             self._store.update(
                 f"""
                 PREFIX prov: <{_PROV}>
                 PREFIX q: <{_Q}>
                 PREFIX xsd: <{_XSD}>
-                MOVE SILENT GRAPH <{staging.value}> TO <{graph}> ;
-                DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{graph}> ?p ?o }} }} ;
+                {old}
                 INSERT DATA {{ GRAPH <{META_GRAPH}> {{
-                    <{graph}> a q:IngestBatch , prov:Entity ;
+                    <{graph.value}> a q:IngestBatch , prov:Entity ;
                         q:source {_literal(source)} ;
                         q:sha256 {_literal(sha256)} ;
                         q:format {_literal(format)} ;
@@ -345,33 +360,33 @@ class OxigraphStore:
                 """
             )
         except OSError as exc:  # disk full, I/O error
-            self._drop_quietly(staging)
+            self._drop_quietly(graph)
             raise StoreError(f"write to {self.path} failed: {exc}") from exc
         except BaseException:
-            self._drop_quietly(staging)
+            self._drop_quietly(graph)
             raise
-        status = "replaced" if previous is not None else "added"
-        return LoadResult(
-            source, graph, sha256, status, triples, previous.triples if previous else 0
-        )
+        # 3. The superseded data goes; if this is interrupted, _recover finishes it.
+        if previous is not None:
+            self._drop_quietly(ox.NamedNode(previous.graph))
+        status: LoadStatus = "replaced" if previous is not None else "added"
+        return LoadResult(source, graph.value, sha256, status, triples, previous.triples if previous else 0)
 
     def _drop_quietly(self, graph: ox.NamedNode) -> None:
-        try:
+        with contextlib.suppress(OSError, RuntimeError):  # the next open drops it anyway
             self._store.remove_graph(graph)
-        except (OSError, RuntimeError):  # the next open drops it anyway
-            pass
 
     def _recover(self) -> None:
-        """Drop staging graphs a killed load left behind (they were never visible)."""
-        leftovers = [g for g in self._store.named_graphs() if isinstance(g, ox.NamedNode) and g.value.startswith(STAGING_PREFIX)]
-        for graph in leftovers:
-            self._store.remove_graph(graph)
+        """Drop batch graphs no metadata points at: the data of a load killed before
+        its switch, or the superseded data of a replace killed after it."""
+        current = {b.graph for b in self.batches()}
+        for graph in list(self._store.named_graphs()):
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(BATCH_PREFIX) and graph.value not in current:
+                self._store.remove_graph(graph)
 
     def close(self) -> None:
-        try:
-            self._store.flush()
-        except OSError:
-            pass
+        if not self.read_only:
+            with contextlib.suppress(OSError):
+                self._store.flush()
         del self._store
 
     def __enter__(self) -> OxigraphStore:
@@ -386,7 +401,9 @@ def _syntax_message(exc: SyntaxError) -> str:
     ``Parser error between line 3 column 11 and line 4 column 1: Unexpected end of file``
     (the line goes into the ParseError prefix)."""
     text = str(exc.msg if getattr(exc, "msg", None) else exc)
-    match = re.match(r"Parser error (?:between|at) line \d+ column (\d+)(?: and line \d+ column \d+)?: (.*)", text, re.S)
+    match = re.match(
+        r"Parser error (?:between|at) line \d+ column (\d+)(?: and line \d+ column \d+)?: (.*)", text, re.S
+    )
     if match:
         return f"column {match.group(1)}: {match.group(2)}"
     return text

@@ -1,0 +1,39 @@
+# Qualitas — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed-run
+
+## run: install, load the demo data once, serve GraphQL + GraphiQL at http://$(HOST):$(PORT)/graphql
+run: $(VENV)/.installed-run
+	$(BIN)/qualitas demo load
+	$(BIN)/qualitas serve --host $(HOST) --port $(PORT)
+
+## test: install with the test extras and run the whole suite
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check qualitas tests bench
+	$(BIN)/mypy qualitas/ontology qualitas/reasoning
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/trace.py
+
+clean:
+	rm -rf $(VENV) .qualitas .pytest_cache

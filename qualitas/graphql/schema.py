@@ -1,0 +1,93 @@
+"""The GraphQL schema (strawberry): queries over products, complaints and trace.
+
+Each resolver takes the store from the request context and calls one core
+function; errors become GraphQL errors whose ``extensions.code`` comes from
+``qualitas.errors.ERROR_TABLE``.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.tools import merge_types
+from strawberry.types import Info
+
+from qualitas.errors import QualitasError, mapping_for
+from qualitas.graphql.types import Complaint, Product, RecallScope, Trace, convert
+from qualitas.reasoning import products as product_queries
+from qualitas.reasoning import trace as trace_queries
+from qualitas.store import GraphStore
+
+
+def _store(info: Info) -> GraphStore:
+    return info.context["store"]  # type: ignore[no-any-return]
+
+
+def _graphql_error(exc: QualitasError) -> GraphQLError:
+    return GraphQLError(
+        exc.message, extensions={"code": mapping_for(exc).graphql_code, **{k: str(v) for k, v in exc.context.items()}}
+    )
+
+
+@strawberry.type
+class CoreQuery:
+    @strawberry.field(description="A product model by its model number, with its multi-level BOM.")
+    def product(self, info: Info, id: str) -> Product:
+        try:
+            return convert(product_queries.get_product(_store(info), id))  # type: ignore[no-any-return]
+        except QualitasError as exc:
+            raise _graphql_error(exc) from exc
+
+    @strawberry.field(description="All product models.")
+    def products(self, info: Info) -> list[Product]:
+        return convert(product_queries.list_products(_store(info)))  # type: ignore[no-any-return]
+
+    @strawberry.field(description="One complaint by its id.")
+    def complaint(self, info: Info, id: str) -> Complaint:
+        for item in product_queries.list_complaints(_store(info)):
+            if item.complaint_id == id:
+                return convert(item)  # type: ignore[no-any-return]
+        raise GraphQLError(f"no complaint with id {id!r}", extensions={"code": "NOT_FOUND"})
+
+    @strawberry.field(description="All complaints, optionally only those from one market.")
+    def complaints(self, info: Info, market: str | None = None) -> list[Complaint]:
+        items = product_queries.list_complaints(_store(info))
+        return convert([c for c in items if market is None or c.market == market])  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Reverse trace of a complaint: unit, lots, suppliers and evidence, "
+        "runs with parameters against the spec in force, equipment and calibration."
+    )
+    def trace(self, info: Info, complaint_id: str) -> Trace:
+        try:
+            return convert(trace_queries.reverse_trace(_store(info), complaint_id))  # type: ignore[no-any-return]
+        except QualitasError as exc:
+            raise _graphql_error(exc) from exc
+
+    @strawberry.field(description="Forward trace: every lot and unit made from a lot, with their complaints.")
+    def recall_scope(self, info: Info, lot_id: str) -> RecallScope:
+        try:
+            return convert(trace_queries.recall_scope(_store(info), lot_id))  # type: ignore[no-any-return]
+        except QualitasError as exc:
+            raise _graphql_error(exc) from exc
+
+
+def _query_types() -> tuple[type, ...]:
+    types: list[type] = [CoreQuery]
+    try:
+        from qualitas.graphql.regulations import RegulationQuery
+    except ImportError:  # the regulation room is optional in a partial checkout
+        pass
+    else:
+        types.append(RegulationQuery)
+    return tuple(types)
+
+
+def build_schema() -> strawberry.Schema:
+    query = merge_types("Query", _query_types())
+    return strawberry.Schema(query=query)
+
+
+def sdl() -> str:
+    """The schema in GraphQL SDL, as ``qualitas schema`` prints it."""
+    return build_schema().as_str() + "\n"
