@@ -300,9 +300,11 @@ def reverse_trace(store: GraphStore, complaint_id: str) -> Trace:
 
 
 def _trace_from(store: GraphStore, complaint: ComplaintInfo, root: str) -> Trace:
+    # The ancestors first, in a sub-select: Oxigraph then joins a few dozen nodes
+    # instead of evaluating the path for every run in the store.
     lineage = store.select(
         f"""SELECT DISTINCT ?run ?out ?in WHERE {{
-            {iri(root)} (^q:produced/q:consumed)* ?out .
+            {{ SELECT DISTINCT ?out WHERE {{ {iri(root)} (^q:produced/q:consumed)* ?out }} }}
             ?run q:produced ?out .
             OPTIONAL {{ ?run q:consumed ?in }}
         }}"""
@@ -341,6 +343,7 @@ def _items(store: GraphStore, items: set[str]) -> tuple[list[UnitTrace], list[Lo
     rows = store.select(
         f"""SELECT ?x ?serial ?lotno ?pn ?pname ?product WHERE {{
             {values("x", items)}
+            ?x a ?type .
             OPTIONAL {{ ?x q:serialNumber ?serial }}
             OPTIONAL {{ ?x q:lotNumber ?lotno }}
             OPTIONAL {{ ?x q:ofPart ?part . ?part q:partNumber ?pn . OPTIONAL {{ ?part q:name ?pname }} }}
@@ -432,32 +435,42 @@ def _runs(
     if not run_ids:
         return []
     base = store.select(
-        f"""SELECT ?run ?rid ?step ?stepname ?start ?end ?eq ?eqid ?eqname ?used ?inforce WHERE {{
+        f"""SELECT ?run ?rid ?step ?stepname ?start ?end ?eq ?eqid ?eqname ?used WHERE {{
             {values("run", run_ids)}
             ?run q:runId ?rid ; q:startedAt ?start .
             OPTIONAL {{ ?run q:endedAt ?end }}
             OPTIONAL {{ ?run q:step ?stepiri . ?stepiri q:code ?step . OPTIONAL {{ ?stepiri q:name ?stepname }} }}
             OPTIONAL {{ ?run q:equipment ?eq . ?eq q:equipmentId ?eqid . OPTIONAL {{ ?eq q:name ?eqname }} }}
             OPTIONAL {{ ?run q:usedParameterSet/q:version ?used }}
-            OPTIONAL {{
-                ?run q:step ?s2 . ?ps q:forStep ?s2 ; q:version ?inforce ; q:effectiveFrom ?from .
-                OPTIONAL {{ ?ps q:effectiveUntil ?until }}
-                FILTER(?from <= ?start && (!BOUND(?until) || ?start < ?until))
-            }}
         }}"""
     )
-    specs: dict[tuple[str, str], Row] = {}
+    # The parameter set in force when the run started: effectiveFrom <= start < effectiveUntil.
+    in_force: dict[str, tuple[str, str]] = {}
     for r in store.select(
-        f"""SELECT ?run ?param ?nominal ?tol WHERE {{
+        f"""SELECT ?run ?ps ?version WHERE {{
             {values("run", run_ids)}
-            ?run q:startedAt ?start ; q:step ?step .
-            ?ps q:forStep ?step ; q:effectiveFrom ?from ; q:hasSpecification ?spec .
+            ?run q:step ?step ; q:startedAt ?start .
+            ?ps q:forStep ?step ; q:version ?version ; q:effectiveFrom ?from .
             OPTIONAL {{ ?ps q:effectiveUntil ?until }}
             FILTER(?from <= ?start && (!BOUND(?until) || ?start < ?until))
-            ?spec q:parameter/q:code ?param ; q:nominal ?nominal ; q:tolerance ?tol .
         }}"""
     ):
-        specs[(str(r["run"]), str(r["param"]))] = r
+        in_force[str(r["run"])] = (str(r["ps"]), str(r["version"]))
+    specs: dict[tuple[str, str], Row] = {}
+    if in_force:
+        by_set: dict[str, Row] = {}
+        for r in store.select(
+            f"""SELECT ?ps ?param ?nominal ?tol WHERE {{
+                {values("ps", {ps for ps, _ in in_force.values()})}
+                ?ps q:hasSpecification ?spec .
+                ?spec q:parameter/q:code ?param ; q:nominal ?nominal ; q:tolerance ?tol .
+            }}"""
+        ):
+            by_set[f"{r['ps']} {r['param']}"] = r
+        for run, (ps, _) in in_force.items():
+            for key, r in by_set.items():
+                if key.startswith(ps + " "):
+                    specs[(run, str(r["param"]))] = r
     observations: dict[str, list[ParameterCheck]] = defaultdict(list)
     for r in store.select(
         f"""SELECT ?run ?param ?pname ?value ?unit WHERE {{
@@ -518,7 +531,7 @@ def _runs(
             ended_at=ended,
             equipment=equipment,
             parameter_set_used=_s(r, "used"),
-            parameter_set_in_force=_s(r, "inforce"),
+            parameter_set_in_force=in_force[run][1] if run in in_force else None,
             parameters=tuple(sorted(observations[run], key=lambda p: p.parameter)),
             consumed=tuple(sorted(consumed[run])),
             produced=tuple(sorted(produced[run])),
@@ -710,7 +723,7 @@ def recall_scope(store: GraphStore, lot_id: str) -> RecallScope:
     lot = _find_lot(store, lot_id)
     rows = store.select(
         f"""SELECT DISTINCT ?x ?serial ?lotno ?pn ?product WHERE {{
-            {iri(lot.id)} (^q:consumed/q:produced)+ ?x .
+            {{ SELECT DISTINCT ?x WHERE {{ {iri(lot.id)} (^q:consumed/q:produced)+ ?x }} }}
             OPTIONAL {{ ?x q:serialNumber ?serial }}
             OPTIONAL {{ ?x q:lotNumber ?lotno }}
             OPTIONAL {{ ?x q:ofPart/q:partNumber ?pn }}

@@ -171,6 +171,7 @@ class OxigraphStore:
     def __init__(self, path: Path | str | None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
+        self._visible: list[ox.NamedNode] = []
         try:
             if self.path is None:
                 self._store = ox.Store()
@@ -192,12 +193,20 @@ class OxigraphStore:
             raise StoreError(f"cannot open store {self.path}{hint}: {exc}") from exc
         if not read_only:
             self._recover()
+        self._refresh_visible()
 
     # ------------------------------------------------------------------ reads
 
+    def _refresh_visible(self) -> None:
+        """Queries see the union of the current batch graphs only: a graph being
+        written, or one a killed load left behind, stays invisible."""
+        rows = self._store.query(f"SELECT ?g WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{_Q}IngestBatch> }} }}")
+        assert isinstance(rows, ox.QuerySolutions)
+        self._visible = [ox.NamedNode(str(row["g"].value)) for row in rows]  # type: ignore[union-attr]
+
     def _query(self, query: str) -> object:
         try:
-            return self._store.query(query, use_default_graph_as_union=True, prefixes=PREFIXES)
+            return self._store.query(query, default_graph=self._visible or ox.DefaultGraph(), prefixes=PREFIXES)
         except SyntaxError as exc:
             raise StoreError(f"invalid SPARQL: {exc}") from exc
         except OSError as exc:
@@ -294,7 +303,9 @@ class OxigraphStore:
                 if progress is not None:
                     reader = typing.cast(typing.IO[bytes], _ProgressReader(raw, total, progress))
                 try:
-                    self._store.load(reader, format=ox_format, to_graph=staging)
+                    # Not transactional, and need not be: the graph is invisible until
+                    # the metadata switch, and dropped if anything fails before it.
+                    self._store.bulk_load(reader, format=ox_format, to_graph=staging)
                 except SyntaxError as exc:
                     raise ParseError(_syntax_message(exc), file=path, line=exc.lineno) from exc
                 except ValueError as exc:
@@ -365,6 +376,7 @@ class OxigraphStore:
         except BaseException:
             self._drop_quietly(graph)
             raise
+        self._refresh_visible()
         # 3. The superseded data goes; if this is interrupted, _recover finishes it.
         if previous is not None:
             self._drop_quietly(ox.NamedNode(previous.graph))

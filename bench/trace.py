@@ -1,0 +1,144 @@
+"""Benchmark: load and reverse trace on Oxigraph versus rdflib in memory (not a test).
+
+    python bench/trace.py [--units 35000] [--traces 50] [--seed 42]
+
+Builds the scaled demo data set (~30 distinct triples per unit; 35,000 units give
+~1M triples), then, in this one process:
+
+* load: ``OxigraphStore.load_file`` (on disk, one transaction, PROV metadata)
+  versus ``rdflib.Graph().parse`` (parse + add in memory);
+* reverse trace p50 / p95 for the same complaints, running the same
+  ``qualitas.reasoning.trace.reverse_trace`` code against both, through a small
+  rdflib adapter with the GraphStore ``select`` method.
+
+Prints the figures and the ratios (rdflib / Oxigraph).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import BNode
+
+from qualitas.demo.scale import generate
+from qualitas.ontology import PREFIXES
+from qualitas.reasoning.trace import reverse_trace
+from qualitas.store import open_store
+
+
+class RdflibSelect:
+    """Just enough of GraphStore for the trace queries, over an in-memory rdflib graph."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    def select(self, query: str) -> list[dict[str, object]]:
+        rows = []
+        for result in self.graph.query(query, initNs=PREFIXES):
+            row: dict[str, object] = {}
+            for name, term in result.asdict().items():
+                if isinstance(term, URIRef):
+                    row[name] = str(term)
+                elif isinstance(term, BNode):
+                    row[name] = f"_:{term}"
+                elif isinstance(term, Literal):
+                    row[name] = term.toPython()
+            rows.append(row)
+        return rows
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return p50 * 1000, p95 * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, default=35_000)
+    parser.add_argument("--traces", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="qualitas-bench-") as tmp:
+        data = Path(tmp) / "data.nt"
+        t0 = time.perf_counter()
+        stats = generate(units=args.units, out=data, seed=args.seed)
+        print(
+            f"generated {data.stat().st_size / 1e6:.0f} MB, {stats.triples} lines, {stats.units} units, "
+            f"{stats.complaints} complaints in {time.perf_counter() - t0:.1f} s"
+        )
+
+        store = open_store(Path(tmp) / "store")
+        rss0 = _rss_mb()
+        t0 = time.perf_counter()
+        result = store.load_file(data, agent="bench")
+        ox_load = time.perf_counter() - t0
+        print(
+            f"oxigraph load: {result.triples} triples in {ox_load:.1f} s "
+            f"({result.triples / ox_load:,.0f} triples/s), max RSS +{_rss_mb() - rss0:.0f} MB"
+        )
+
+        rss0 = _rss_mb()
+        t0 = time.perf_counter()
+        graph = Graph()
+        graph.parse(data, format="nt")
+        rdf_load = time.perf_counter() - t0
+        print(
+            f"rdflib parse+add: {len(graph)} triples in {rdf_load:.1f} s "
+            f"({len(graph) / rdf_load:,.0f} triples/s), max RSS +{_rss_mb() - rss0:.0f} MB"
+        )
+
+        ids = [str(r["id"]) for r in store.select("SELECT ?id WHERE { ?c q:complaintId ?id } ORDER BY ?id")]
+        picked = random.Random(args.seed).sample(ids, min(args.traces, len(ids)))
+        rdf = RdflibSelect(graph)
+        ox_times, rdf_times, rdf_failures = [], [], 0
+        for cid in picked:
+            t0 = time.perf_counter()
+            ox_trace = reverse_trace(store, cid)
+            ox_times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            try:
+                rdf_trace = reverse_trace(rdf, cid)  # type: ignore[arg-type]
+            except RecursionError:
+                rdf_failures += 1
+                continue
+            rdf_times.append(time.perf_counter() - t0)
+            if (len(rdf_trace.runs), len(rdf_trace.lots)) != (len(ox_trace.runs), len(ox_trace.lots)):
+                print(f"warning: traces differ for {cid}", file=sys.stderr)
+        ox50, ox95 = _percentiles(ox_times)
+        print(
+            f"reverse trace, oxigraph: p50 {ox50:.1f} ms, p95 {ox95:.1f} ms over {len(ox_times)} complaints "
+            f"(each: {len(ox_trace.runs)} runs, {len(ox_trace.lots)} lots)"
+        )
+        if rdf_times:
+            rd50, rd95 = _percentiles(rdf_times)
+            print(
+                f"reverse trace, rdflib:   p50 {rd50:.1f} ms, p95 {rd95:.1f} ms over {len(rdf_times)} complaints"
+                + (f" ({rdf_failures} RecursionError)" if rdf_failures else "")
+            )
+            print(
+                f"ratios (rdflib / oxigraph): load {rdf_load / ox_load:.2f}x, "
+                f"trace p50 {rd50 / ox50:.1f}x, trace p95 {rd95 / ox95:.1f}x"
+            )
+        else:
+            print(f"rdflib: every trace failed ({rdf_failures} RecursionError)")
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
