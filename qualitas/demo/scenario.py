@@ -74,7 +74,7 @@ def _master_data(b: Builder) -> None:
     b.substance("15365-14-7", "Lithium iron phosphate", ec="476-700-9")
     b.substance("21324-40-3", "Lithium hexafluorophosphate", ec="244-334-7")
     b.substance("65997-17-3", "Glass, oxide, chemicals (glass fibre)", ec="266-046-0")
-    # UV-328, a UV stabiliser in plastics; on the REACH Candidate List since 2023-06-14.
+    # UV-328, a UV stabiliser in plastics: on the REACH Candidate List (since 2014-12-17).
     b.substance("25973-55-1", "2-(2H-benzotriazol-2-yl)-4,6-ditertpentylphenol (UV-328)", ec="247-384-8")
     b.material("PBT+GF30", "Polybutylene terephthalate, 30 % glass fibre", substances=["65997-17-3"])
     b.material("PBT+GF25", "Polybutylene terephthalate, 25 % glass fibre", substances=["65997-17-3"])

@@ -171,7 +171,7 @@ class OxigraphStore:
     def __init__(self, path: Path | str | None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
-        self._visible: list[ox.NamedNode] = []
+        self._visible: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = []
         try:
             if self.path is None:
                 self._store = ox.Store()
@@ -202,7 +202,7 @@ class OxigraphStore:
         written, or one a killed load left behind, stays invisible."""
         rows = self._store.query(f"SELECT ?g WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{_Q}IngestBatch> }} }}")
         assert isinstance(rows, ox.QuerySolutions)
-        self._visible = [ox.NamedNode(str(row["g"].value)) for row in rows]  # type: ignore[union-attr]
+        self._visible = [ox.NamedNode(str(row["g"].value)) for row in rows]
 
     def _query(self, query: str) -> object:
         try:
