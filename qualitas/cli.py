@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import getpass
 import hashlib
+import importlib
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -405,15 +406,26 @@ def serve(
     _run(action)
 
 
+#: Rooms that add commands of their own: each module has ``register(app)``.
+PLUGINS = (
+    "qualitas.regulations.cli",
+    "qualitas.doc_templates.cli",
+    "qualitas.edge_adapters.cli",
+    "qualitas.ingest.nlp.cli",
+)
+
+
 def _mount_optional() -> None:
-    """Rooms that add commands of their own, when present."""
-    try:
-        from qualitas.regulations.cli import app as regulations_app
-        from qualitas.regulations.cli import impact
-    except ImportError:
-        return
-    app.add_typer(regulations_app, name="regulations")
-    app.command("impact")(impact)
+    """Mount each room's commands; a room missing from this checkout is skipped,
+    any other import error is a bug and surfaces."""
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue
+            raise
+        module.register(app)
 
 
 _mount_optional()

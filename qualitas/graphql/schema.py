@@ -7,6 +7,8 @@ function; errors become GraphQL errors whose ``extensions.code`` comes from
 
 from __future__ import annotations
 
+import importlib
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.tools import merge_types
@@ -72,19 +74,36 @@ class CoreQuery:
             raise _graphql_error(exc) from exc
 
 
-def _query_types() -> tuple[type, ...]:
-    types: list[type] = [CoreQuery]
-    try:
-        from qualitas.graphql.regulations import RegulationQuery
-    except ImportError:  # the regulation room is optional in a partial checkout
-        pass
-    else:
-        types.append(RegulationQuery)
-    return tuple(types)
+#: Rooms that add GraphQL fields: (module, Query type name, Subscription type name or None).
+PLUGINS = (
+    ("qualitas.graphql.regulations", "RegulationQuery", None),
+    ("qualitas.graphql.gap", "GapQuery", None),
+    ("qualitas.graphql.nlp", "NlpQuery", None),
+    ("qualitas.graphql.edge", "EdgeQuery", "EdgeSubscription"),
+)
+
+
+def _plugin_types() -> tuple[list[type], list[type]]:
+    queries: list[type] = [CoreQuery]
+    subscriptions: list[type] = []
+    for name, query, subscription in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # that room is not in this checkout
+            if exc.name is not None and name.startswith(exc.name):
+                continue
+            raise
+        queries.append(getattr(module, query))
+        if subscription is not None:
+            subscriptions.append(getattr(module, subscription))
+    return queries, subscriptions
 
 
 def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", _query_types())
+    queries, subscriptions = _plugin_types()
+    query = merge_types("Query", tuple(queries))
+    if subscriptions:
+        return strawberry.Schema(query=query, subscription=merge_types("Subscription", tuple(subscriptions)))
     return strawberry.Schema(query=query)
 
 

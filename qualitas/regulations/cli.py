@@ -154,3 +154,9 @@ def impact(
         typer.echo(json.dumps(_plain(rep), ensure_ascii=False, indent=1))
     else:
         _print_impact(rep)
+
+
+def register(root: typer.Typer) -> None:
+    """Mount ``regulations`` and ``impact`` on the ``qualitas`` command."""
+    root.add_typer(app, name="regulations")
+    root.command("impact")(impact)
