@@ -56,7 +56,9 @@ class RdflibSelect:
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Current resident memory (not the peak, which only ever grows)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
