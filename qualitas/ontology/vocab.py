@@ -12,16 +12,22 @@ class Q(DefinedNamespace):
     _NS = Namespace("https://w3id.org/qualitas/ontology#")
 
     # classes
+    Alarm: URIRef
     BOMLine: URIRef
     BillOfMaterials: URIRef
     CAPA: URIRef
     CalibrationCertificate: URIRef
+    Citation: URIRef
     Complaint: URIRef
     CompositionEntry: URIRef
+    ControlAction: URIRef
+    DesignWeakness: URIRef
     Document: URIRef
     Equipment: URIRef
     Exemption: URIRef
+    FailureMechanism: URIRef
     FailureMode: URIRef
+    Firm: URIRef
     InspectionResult: URIRef
     Lot: URIRef
     Market: URIRef
@@ -36,19 +42,25 @@ class Q(DefinedNamespace):
     ProductCategory: URIRef
     ProductFeature: URIRef
     ProductionRun: URIRef
+    QualitySubsystem: URIRef
+    RawSeries: URIRef
     Regulation: URIRef
     Requirement: URIRef
     Routing: URIRef
     SerialUnit: URIRef
+    SpcSummary: URIRef
     Substance: URIRef
     Supplier: URIRef
     SupplierDeclaration: URIRef
     TestReport: URIRef
+    Violation: URIRef
+    WarningLetter: URIRef
 
     # object properties
     about: URIRef
     addresses: URIRef
     certificateFor: URIRef
+    citesRequirement: URIRef
     claimsExemption: URIRef
     component: URIRef
     concernsUnit: URIRef
@@ -58,83 +70,129 @@ class Q(DefinedNamespace):
     declaredBy: URIRef
     declaresMaterial: URIRef
     designedMaterial: URIRef
+    dueToWeakness: URIRef
+    duringRun: URIRef
     equipment: URIRef
     failureMode: URIRef
     forStep: URIRef
     hasBOM: URIRef
     hasCalibration: URIRef
     hasCategory: URIRef
+    hasCitation: URIRef
     hasCompositionEntry: URIRef
     hasFeature: URIRef
     hasLine: URIRef
+    hasMechanism: URIRef
     hasObservation: URIRef
+    hasRawSeries: URIRef
     hasRequirement: URIRef
     hasResult: URIRef
     hasSpecification: URIRef
     hasStep: URIRef
+    hasViolation: URIRef
+    inForceAs: URIRef
     inspects: URIRef
+    issuedTo: URIRef
     market: URIRef
     material: URIRef
     ofPart: URIRef
     ofProduct: URIRef
+    onEquipment: URIRef
     packedIn: URIRef
     parameter: URIRef
     produced: URIRef
     reportFor: URIRef
     reportedMaterial: URIRef
+    reportsFailureMode: URIRef
     routingFor: URIRef
     step: URIRef
     substance: URIRef
+    subsystem: URIRef
     suppliedBy: URIRef
+    triggeredBy: URIRef
     unit: URIRef
     usedParameterSet: URIRef
     variantOf: URIRef
 
     # datatype properties
     aboveThreshold: URIRef
+    actionKind: URIRef
+    actionStatus: URIRef
+    alarmKind: URIRef
+    appliedValue: URIRef
     calibrationResult: URIRef
     casNumber: URIRef
+    centerLine: URIRef
     channel: URIRef
     characteristic: URIRef
+    charged: URIRef
+    chartType: URIRef
     clause: URIRef
     code: URIRef
     complaintId: URIRef
     composition: URIRef
     country: URIRef
+    cp: URIRef
+    cpk: URIRef
     declarationClass: URIRef
     designator: URIRef
     digitalLink: URIRef
     documentNumber: URIRef
+    dryRun: URIRef
     ecNumber: URIRef
     effectiveFrom: URIRef
     effectiveUntil: URIRef
     endedAt: URIRef
     epc: URIRef
     equipmentId: URIRef
+    evidence: URIRef
+    firstSampleAt: URIRef
     grade: URIRef
     gtin: URIRef
     identifier: URIRef
     instrumentType: URIRef
     issuer: URIRef
+    lastSampleAt: URIRef
     lotNumber: URIRef
+    lowerControlLimit: URIRef
     marking: URIRef
     massFraction: URIRef
+    mean: URIRef
+    message: URIRef
     modelNumber: URIRef
     name: URIRef
     nominal: URIRef
+    observation: URIRef
     partNumber: URIRef
     position: URIRef
+    previousValue: URIRef
+    productName: URIRef
     quantity: URIRef
+    raisedAt: URIRef
+    reason: URIRef
     receivedOn: URIRef
+    requestedValue: URIRef
+    requirementText: URIRef
     revision: URIRef
+    ruleId: URIRef
+    ruleViolations: URIRef
     runId: URIRef
+    sampleCount: URIRef
     serialNumber: URIRef
+    seriesFile: URIRef
+    seriesKey: URIRef
+    severity: URIRef
+    signal: URIRef
+    standardDeviation: URIRef
     startedAt: URIRef
     substanceCategory: URIRef
     supplierId: URIRef
+    suppressedFraction: URIRef
+    targetName: URIRef
     text: URIRef
     tolerance: URIRef
     udiDi: URIRef
+    upperControlLimit: URIRef
     validFrom: URIRef
     validUntil: URIRef
     value: URIRef
