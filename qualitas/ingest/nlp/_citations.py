@@ -27,6 +27,12 @@ _RE = re.compile(
     rf"(?:[Pp]arts?\s+)?(?P<partonly>\d{{1,4}})(?!\d|\.\d|\()"
 )
 _USC = re.compile(r"U\.\s?S\.\s?C\.\s*§*\s*$")
+#: Words before a bare number that make it a clause, section or version of something other
+#: than the CFR: "ISO 13485:2016 Clause 7.1", "Section 7.2 of SOP-0060", "version 7.0".
+_NOT_CFR_BEFORE = re.compile(r"(?:\b[Cc]lauses?|\b[Ss]ections?|\b[Vv]ersions?|\bv|\b[Rr]ev(?:ision)?\.?|\bISO)\s*$")
+#: An elided sibling paragraph after a citation: "21 CFR 807.81(a)(1), (2)" also cites
+#: 807.81(a)(2). Not when another paragraph follows ("(b)(4)" is a redaction mark).
+_SIBLING = re.compile(r"(?:,\s*|\s+(?:and|or)\s+)\((?P<p>[a-z]{1,4}|\d{1,2})\)(?!\s?\()")
 
 
 @dataclass(frozen=True)
@@ -61,12 +67,23 @@ def find_citations(text: str) -> list[Citation]:
             continue
         part = int(m.group("part"))
         prefix = m.group("prefix") or ""
-        if not prefix.strip() and part not in DEVICE_PARTS:
+        if not prefix.strip() and (
+            part not in DEVICE_PARTS or _NOT_CFR_BEFORE.search(text[max(0, m.start() - 20) : m.start()])
+        ):
             continue
         section = f"{part}.{m.group('section')}"
         paras = _norm_paras(m.group("paras"))
         end = m.end()
         out.append(Citation(f"21 CFR {section}{paras}", m.start(), end, part, section))
+        last = re.search(r"\(([a-z]{1,4}|\d{1,2})\)$", paras)
+        while last:
+            sib = _SIBLING.match(text, end)
+            if not sib or sib.group("p").isdigit() != last.group(1).isdigit():
+                break
+            paras = paras[: last.start()] + f"({sib.group('p')})"
+            end = sib.end()
+            out.append(Citation(f"21 CFR {section}{paras}", sib.start(), end, part, section))
+            last = re.search(r"\(([a-z]{1,4}|\d{1,2})\)$", paras)
     return out
 
 

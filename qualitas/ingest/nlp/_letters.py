@@ -58,24 +58,32 @@ class WarningLetter:
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE = re.compile(rf"\b({_MONTHS})\s+(\d{{1,2}}),\s+(\d{{4}})")
-_REF = re.compile(r"(?:CMS\s*(?:case\s*)?#\s*|Warning Letter\s*#?\s*|Reference number:\s*)(\d[\d-]{4,})", re.I)
+_REF = re.compile(r"(?:CMS\s*(?:case\s*)?#?\s*|Warning Letter\s*#?\s*|Reference number:\s*)(\d[\d-]{4,})", re.I)
 _FIRM = re.compile(r"^(?:Recipient|Firm):\s*(.+)$", re.M)
 _FIRM_SUFFIX = re.compile(
     r"\b([A-Z][\w&.,'()-]*(?:\s+[A-Z(][\w&.,'()-]*){0,6}\s+"
     r"(?:Inc\.|LLC|Ltd\.|Limited|AG|GmbH|Corporation|Co\.,? Ltd\.|Pte\.? Ltd\.))"
 )
 _PRODUCTS = re.compile(
-    r"(?:manufactures|manufacturer of|is a medical device manufacturer of)\s+(?:the\s+)?"
+    r"(?:manufactures(?:\s+and/or\s+markets)?|manufacturer of|is a medical device manufacturer of)\s+(?:the\s+)?"
     r"(.+?)(?:\.\s|,?\s+which|\s+intended|\s+for use|\s+\()",
     re.S,
 )
 #: Start of a charged violation paragraph.
-_CHARGE_START = re.compile(r"^[ \t]*(?:\d{1,2}\.\s+)?(?:Failure (?:to|or refusal)|Your firm failed to)\b", re.M)
+_CHARGE_START = re.compile(r"^[ \t]*(?:\d{1,2}[.)]\s+)?(?:Failure (?:to|or refusal)|Your firm failed to)\b", re.M)
 #: End of a charge statement inside its paragraph.
 _CHARGE_END = re.compile(r"\n|\bFor example\b|\bMore specifically\b|\bSpecifically\b|\bFor instance\b")
-_NEXT_VIOLATION = re.compile(r"^[ \t]*\d{1,2}\.\s+\S", re.M)
-_STATUTE_CHARGE = re.compile(r"\b(?:misbranded|adulterated) under section", re.I)
+_NEXT_VIOLATION = re.compile(r"^[ \t]*\d{1,2}[.)]\s+\S", re.M)
+_STATUTE_CHARGE = re.compile(r"\b(?:misbranded|adulterated) (?:under|within the meaning of) section", re.I)
 _AS_REQUIRED = re.compile(r"\b(?:as required by|required by|per|in violation of)\b", re.I)
+#: The strict form: when a charge sentence has it, the citations after it are the charge and
+#: earlier ones ("the information required by § 803.52 in accordance with § 803.12(a), ...
+#: as required by 21 CFR 803.50(a)(1)") only describe the requirement.
+_STRICT_REQUIRED = re.compile(r"\bas required (?:by|under)\b", re.I)
+#: "In particular, 21 CFR 801.20(a), which ..., requires ...": after a misbranding charge, the
+#: sentence that names the violated regulation as its subject.
+_IN_PARTICULAR = re.compile(r"^\s*In particular,", re.I)
+_REQUIRES = re.compile(r"\brequires?\b")
 
 
 def _sentences(paragraph: str) -> list[tuple[int, int]]:
@@ -130,6 +138,16 @@ def _statute_charges(text: str) -> list[tuple[str, str, int]]:
             for c in find_citations(sentence[req.end() :]):
                 if not c.part_level:
                     out.append((c.text, sentence.strip(), para_m.start() + s))
+        for s, e in _sentences(para):
+            sentence = para[s:e]
+            if not _IN_PARTICULAR.match(sentence):
+                continue
+            verb = _REQUIRES.search(sentence)
+            if not verb:
+                continue
+            for c in find_citations(sentence[: verb.start()]):
+                if not c.part_level:
+                    out.append((c.text, sentence.strip(), para_m.start() + s))
     return out
 
 
@@ -146,8 +164,9 @@ def _violation_charges(text: str) -> list[tuple[str, str, str, int]]:
         nxt = _NEXT_VIOLATION.search(text, line_end)
         block_end = min(x for x in (nxt.start() if nxt else len(text), *(s for s in starts[i + 1 :]), len(text)))
         observation = re.sub(r"\s+", " ", text[charge_end:block_end]).strip()
+        strict = _STRICT_REQUIRED.search(requirement)
         for c in find_citations(requirement):
-            if not c.part_level:
+            if not c.part_level and (strict is None or c.start >= strict.end()):
                 out.append((c.text, requirement, observation[:2000], start))
     return out
 

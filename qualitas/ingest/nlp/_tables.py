@@ -22,13 +22,17 @@ def subsystem_labels() -> dict[str, dict[str, str]]:
 
 def subsystem_for(citation: str) -> str | None:
     """The subsystem of a normalised citation (``21 CFR 820.100(a)`` -> ``capa``), by the
-    longest section prefix in ``data/subsystems.yaml``."""
+    longest section or paragraph prefix in ``data/subsystems.yaml``."""
     body = citation.removeprefix("21 CFR ").removeprefix("Part ")
-    section = body.split("(")[0]
     table: dict[str, str] = _yaml("subsystems.yaml")["sections"]
-    if section in table:
-        return table[section]
-    return table.get(section.split(".")[0])
+    key = body
+    while "(" in key:  # most specific paragraph first: 820.35(a) before 820.35
+        if key in table:
+            return table[key]
+        key = key[: key.rfind("(")]
+    if key in table:
+        return table[key]
+    return table.get(key.split(".")[0])
 
 
 def nmpa_subsystem(text: str) -> str | None:

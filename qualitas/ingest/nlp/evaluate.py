@@ -12,7 +12,7 @@ import yaml
 
 from qualitas.ingest.nlp import extract_file
 
-__all__ = ["Evaluation", "evaluate_corpus"]
+__all__ = ["Evaluation", "answer_key_sets", "evaluate_corpus"]
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,22 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def evaluate_corpus(folder: Path, *, key_file: str = "answer_key.yaml") -> Evaluation:
-    """Run the extractor over every letter the key lists in ``folder`` and score it."""
+def answer_key_sets(folder: Path, *, key_file: str = "answer_key.yaml") -> tuple[str, ...]:
+    """The answer-key sets in ``folder``'s key, in order of first appearance (``dev`` for
+    entries without ``set``)."""
     key = yaml.safe_load((folder / key_file).read_text(encoding="utf-8"))
+    return tuple(dict.fromkeys(e.get("set", "dev") for e in key["letters"]))
+
+
+def evaluate_corpus(folder: Path, *, key_file: str = "answer_key.yaml", only: str | None = None) -> Evaluation:
+    """Run the extractor over every letter the key lists in ``folder`` and score it.
+
+    ``only`` restricts scoring to the key entries whose ``set`` matches (entries without a
+    ``set`` belong to ``"dev"``, the letters the rules were developed on; ``"heldout"`` are
+    letters added afterwards, ``"heldout-2"`` a second such batch)."""
+    key = yaml.safe_load((folder / key_file).read_text(encoding="utf-8"))
+    if only is not None:
+        key["letters"] = [e for e in key["letters"] if e.get("set", "dev") == only]
     tp = fp = fn = sub_ok = sub_n = otp = ofp = ofn = 0
     errors: list[str] = []
     started = time.perf_counter()
