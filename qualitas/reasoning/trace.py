@@ -300,15 +300,19 @@ def reverse_trace(store: GraphStore, complaint_id: str) -> Trace:
 
 
 def _trace_from(store: GraphStore, complaint: ComplaintInfo, root: str) -> Trace:
-    # The ancestors first, in a sub-select: Oxigraph then joins a few dozen nodes
-    # instead of evaluating the path for every run in the store.
+    # Runs first, from the unit back (`^produced/(consumed/^produced)*`), then their
+    # inputs and outputs bound by VALUES. Oxigraph evaluates this shape of path from
+    # the bound end in about a millisecond at 1M triples; `(^produced/consumed)*`
+    # followed by a join scans every run.
     lineage = store.select(
-        f"""SELECT DISTINCT ?run ?out ?in WHERE {{
-            {{ SELECT DISTINCT ?out WHERE {{ {iri(root)} (^q:produced/q:consumed)* ?out }} }}
-            ?run q:produced ?out .
+        f"""SELECT DISTINCT ?run ?in WHERE {{
+            {{ SELECT DISTINCT ?run WHERE {{ {iri(root)} ^q:produced/(q:consumed/^q:produced)* ?run }} }}
             OPTIONAL {{ ?run q:consumed ?in }}
         }}"""
     )
+    found_runs = {str(row["run"]) for row in lineage}
+    if found_runs:
+        lineage += store.select(f"""SELECT ?run ?out WHERE {{ {values("run", found_runs)} ?run q:produced ?out }}""")
     run_ids: set[str] = set()
     items: set[str] = {root}
     consumed: dict[str, set[str]] = defaultdict(set)
@@ -316,8 +320,9 @@ def _trace_from(store: GraphStore, complaint: ComplaintInfo, root: str) -> Trace
     for row in lineage:
         run = str(row["run"])
         run_ids.add(run)
-        produced[run].add(str(row["out"]))
-        items.add(str(row["out"]))
+        if "out" in row:
+            produced[run].add(str(row["out"]))
+            items.add(str(row["out"]))
         if "in" in row:
             consumed[run].add(str(row["in"]))
             items.add(str(row["in"]))
@@ -702,10 +707,12 @@ def _findings(lots: list[LotTrace], runs: list[RunTrace]) -> tuple[Finding, ...]
 
 
 def _find_lot(store: GraphStore, lot_id: str) -> AffectedLot:
+    """A lot by lot number, or by IRI (e.g. an EPCIS LGTIN class URI)."""
+    by_iri = ":" in lot_id and " " not in lot_id
+    match = f"VALUES ?l {{ {iri(lot_id)} }}" if by_iri else f"?l q:lotNumber {literal(lot_id)} ."
     rows = store.select(
         f"""SELECT ?l ?no ?pn WHERE {{
-            {{ ?l q:lotNumber {literal(lot_id)} }} UNION
-            {{ ?l q:lotNumber ?any . FILTER(STR(?l) = {literal(lot_id)}) }}
+            {match}
             ?l q:lotNumber ?no . OPTIONAL {{ ?l q:ofPart/q:partNumber ?pn }} }}"""
     )
     if not rows:
@@ -723,7 +730,7 @@ def recall_scope(store: GraphStore, lot_id: str) -> RecallScope:
     lot = _find_lot(store, lot_id)
     rows = store.select(
         f"""SELECT DISTINCT ?x ?serial ?lotno ?pn ?product WHERE {{
-            {{ SELECT DISTINCT ?x WHERE {{ {iri(lot.id)} (^q:consumed/q:produced)+ ?x }} }}
+            {{ SELECT DISTINCT ?x WHERE {{ {iri(lot.id)} ^q:consumed/(q:produced/^q:consumed)*/q:produced ?x }} }}
             OPTIONAL {{ ?x q:serialNumber ?serial }}
             OPTIONAL {{ ?x q:lotNumber ?lotno }}
             OPTIONAL {{ ?x q:ofPart/q:partNumber ?pn }}
