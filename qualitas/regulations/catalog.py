@@ -724,10 +724,10 @@ def catalog_graph(catalog: Catalog) -> Graph:
             add((s, ELI.is_about, mint("category", c)))
         for f in r.features:
             add((s, ELI.is_about, mint("category", "feature", f)))
-        for t in r.amends:
-            add((s, ELI.amends, mint("regulation", t)))
-        for t in r.repeals:
-            add((s, ELI.repeals, mint("regulation", t)))
+        for amended in r.amends:
+            add((s, ELI.amends, mint("regulation", amended)))
+        for repealed in r.repeals:
+            add((s, ELI.repeals, mint("regulation", repealed)))
         if r.superseded_by:
             add((s, DCTERMS.isReplacedBy, mint("regulation", r.superseded_by)))
         for mk in r.markings:
