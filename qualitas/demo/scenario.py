@@ -18,6 +18,7 @@ import datetime as dt
 
 from rdflib import Graph
 
+from qualitas.demo import compliance
 from qualitas.ontology.builder import Builder, Line, Spec
 
 COMPLAINT_A = "CMP-2025-0042"
@@ -47,6 +48,7 @@ def build(b: Builder) -> None:
     _battery_pack(b)
     _charging_cable(b)
     _vehicles_and_complaints(b)
+    compliance.build(b)
 
 
 def demo_graph() -> Graph:

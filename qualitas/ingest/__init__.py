@@ -1,8 +1,27 @@
 """Ingest: turn files into batches in the store, one transaction and one named graph each.
 
-``load_paths`` is what ``qualitas load`` calls. Every parser offers a dry run
-(``simulate``) and ``execute``; RDF files (Turtle, N-Triples, JSON-LD, RDF/XML)
-go to the store as they are.
+``load_paths`` is what ``qualitas load`` calls. One module per source, each with a
+dry run (``simulate``) and ``execute``:
+
+================  =================  =========================================
+format            module             files
+================  =================  =========================================
+``bom``           ``bom``            multi-level BOM, CSV / XLSX
+``ipc1752``       ``ipc1752``        IPC-1752A declaration, XML (classes C, D)
+``epcis``         ``epcis``          GS1 EPCIS 2.0 JSON / JSON-LD
+``mes``           ``mes``            MES production runs, CSV / XLSX / JSON
+``process-spec``  ``mes``            parameter sets (versions, effective dates)
+``test-report``   ``test_reports``   supplier test reports / CoA
+``calibration``   ``test_reports``   calibration certificates
+``complaint``     ``complaints``     customer / field complaints
+``turtle`` ...    ``rdf``            RDF as it is (Turtle, N-Triples, JSON-LD, RDF/XML)
+================  =================  =========================================
+
+The format is detected from the suffix and, for ``.csv``/``.xlsx``/``.json``/
+``.jsonld``/``.xml``, from the content (header row, top-level keys, root element);
+``format=`` overrides it. Every load is one transaction into one named graph with
+PROV-O provenance; reloading an unchanged file is a no-op; a changed file replaces
+its own graph and nothing else; a refused file leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -12,29 +31,147 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qualitas.errors import InputError
-from qualitas.store import FORMATS, GraphStore, LoadResult, Progress
+from qualitas.ingest import bom, complaints, epcis, ipc1752, mes, rdf, test_reports
+from qualitas.ingest._core import PlannedLoad
+from qualitas.ingest._tabular import ColumnMap, header_fields, load_mapping
+from qualitas.store import FORMATS as RDF_SUFFIXES
+from qualitas.store import GraphStore, LoadResult, Progress
+
+__all__ = ["FORMATS", "Format", "PlannedLoad", "detect_format", "load_mapping", "load_paths"]
 
 
 @dataclass(frozen=True)
-class PlannedLoad:
-    """What a load would do, from a dry run: nothing is written."""
+class Format:
+    """A format by name: how to dry-run it and how to load it."""
 
-    source: str
-    format: str
-    status: str  # "add" | "replace" | "unchanged"
-    triples: int
+    name: str
+    simulate: Callable[[Path, GraphStore], PlannedLoad]
+    execute: Callable[..., LoadResult]
+    columns: ColumnMap | None = None  # header fields, for CSV/XLSX detection
+    required: tuple[str, ...] = ()
+    description: str = ""
+
+
+def _rdf(name: str) -> Format:
+    return Format(
+        name,
+        lambda path, store: rdf.simulate(path, store, format=name),
+        lambda store, path, *, agent, progress=None: rdf.execute(
+            store, path, agent=agent, format=name, progress=progress
+        ),
+        description=f"RDF ({name}) as it is",
+    )
+
+
+#: Formats by name (the registry ``--format`` chooses from).
+FORMATS: dict[str, Format] = {
+    "bom": Format(
+        "bom", bom.simulate, bom.execute, bom.DEFAULT_COLUMNS, ("part", "quantity"), "multi-level bill of materials"
+    ),
+    "ipc1752": Format("ipc1752", ipc1752.simulate, ipc1752.execute, description="IPC-1752A declaration"),
+    "epcis": Format("epcis", epcis.simulate, epcis.execute, description="GS1 EPCIS 2.0 JSON-LD events"),
+    "mes": Format("mes", mes.simulate, mes.execute, mes.RUN_COLUMNS, mes.RUN_REQUIRED, "MES production runs"),
+    "process-spec": Format(
+        "process-spec",
+        mes.simulate_specs,
+        mes.execute_specs,
+        mes.SPEC_COLUMNS,
+        mes.SPEC_REQUIRED,
+        "process specifications (parameter sets)",
+    ),
+    "test-report": Format(
+        "test-report",
+        test_reports.simulate,
+        test_reports.execute,
+        test_reports.REPORT_COLUMNS,
+        test_reports.REPORT_REQUIRED,
+        "supplier test reports",
+    ),
+    "calibration": Format(
+        "calibration",
+        test_reports.simulate_calibrations,
+        test_reports.execute_calibrations,
+        test_reports.CALIBRATION_COLUMNS,
+        test_reports.CALIBRATION_REQUIRED,
+        "calibration certificates",
+    ),
+    "complaint": Format(
+        "complaint",
+        complaints.simulate,
+        complaints.execute,
+        complaints.COLUMNS,
+        complaints.REQUIRED,
+        "customer complaints",
+    ),
+    **{name: _rdf(name) for name in rdf.FORMATS},
+}
+
+#: JSON top-level keys -> format.
+_JSON_KEYS = {
+    "runs": "mes",
+    "parameter_sets": "process-spec",
+    "test_reports": "test-report",
+    "calibrations": "calibration",
+    "complaints": "complaint",
+}
+
+
+def _detect_table(path: Path) -> str | None:
+    best, score = None, 0
+    for fmt in FORMATS.values():
+        if fmt.columns is None:
+            continue
+        present = header_fields(path, fmt.columns)
+        if not set(fmt.required) <= present:
+            continue
+        if fmt.name == "bom" and not present & {"level", "parent"}:
+            continue
+        if len(present) > score:
+            best, score = fmt.name, len(present)
+    return best
+
+
+def _head(path: Path, size: int = 64 * 1024) -> str:
+    with path.open("rb") as fh:
+        return fh.read(size).decode("utf-8", errors="replace")
 
 
 def detect_format(path: Path, explicit: str | None = None) -> str:
+    """The format name for ``path``: ``explicit`` if given, else by suffix and content."""
     if explicit:
+        if explicit not in FORMATS:
+            raise InputError(f"{path}: unknown format {explicit!r}; expected one of {sorted(FORMATS)}", file=str(path))
         return explicit
     suffix = path.suffix.lower()
-    if suffix in FORMATS:
-        return FORMATS[suffix][1]
-    raise InputError(
-        f"{path}: cannot tell the format from the suffix {suffix!r}; pass --format",
-        file=str(path),
-    )
+    if not path.is_file():
+        raise InputError(f"{path}: no such file", file=str(path))
+    if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
+        found = _detect_table(path)
+        if found:
+            return found
+        raise InputError(
+            f"{path}: cannot tell which export this is from its header row; pass --format "
+            f"({', '.join(n for n, f in FORMATS.items() if f.columns)})",
+            file=str(path),
+        )
+    if suffix in (".json", ".jsonld", ".json-ld"):
+        head = _head(path)
+        if '"epcisBody"' in head or '"EPCISDocument"' in head or '"EPCISQueryDocument"' in head:
+            return "epcis"
+        for key, name in _JSON_KEYS.items():
+            if f'"{key}"' in head:
+                return name
+        if suffix != ".json" or '"@context"' in head:
+            return "jsonld"
+    if suffix == ".xml" or suffix in (".rdf", ".owl"):
+        head = _head(path, 4096)
+        if "MainDeclaration" in head:
+            return "ipc1752"
+        if suffix == ".xml" and "rdf:RDF" in head:
+            return "rdfxml"
+    if suffix in RDF_SUFFIXES:
+        return RDF_SUFFIXES[suffix][1]
+    raise InputError(f"{path}: cannot tell the format from the suffix {suffix!r}; pass --format", file=str(path))
 
 
 def load_paths(
@@ -43,18 +180,27 @@ def load_paths(
     *,
     format: str | None = None,
     agent: str,
+    dry_run: bool = False,
     progress: Callable[[Path], Progress | None] | None = None,
-) -> list[LoadResult]:
+) -> list[LoadResult | PlannedLoad]:
     """Load each file as its own batch (its own transaction), in order.
 
-    A file that fails stops the run; files loaded before it stay loaded (each is a
-    complete batch), the failing one leaves no trace.
+    With ``dry_run`` nothing is written: every file is validated and reported as
+    ``add``, ``replace``, ``unchanged`` or ``refused`` (with the reason). Otherwise a
+    file that fails stops the run with its error; files loaded before it stay loaded
+    (each is a complete batch) and the failing one leaves no trace.
     """
-    results = []
+    results: list[LoadResult | PlannedLoad] = []
     for path in paths:
         path = Path(path)
-        fmt = detect_format(path, format)
-        results.append(
-            store.load_file(path, format=fmt, agent=agent, progress=progress(path) if progress else None)
-        )
+        if dry_run:
+            try:
+                fmt = FORMATS[detect_format(path, format)]
+            except InputError as exc:
+                results.append(PlannedLoad(path.name, format or "?", "refused", 0, str(exc)))
+                continue
+            results.append(fmt.simulate(path, store))
+            continue
+        fmt = FORMATS[detect_format(path, format)]
+        results.append(fmt.execute(store, path, agent=agent, progress=progress(path) if progress else None))
     return results

@@ -1,0 +1,143 @@
+"""GraphQL ``gapReport(productId, market, date)``: merged into the root Query as ``GapQuery``.
+
+The resolver calls :func:`qualitas.reasoning.gap.gap_report` and maps its frozen
+dataclasses to strawberry types; the SHACL report is returned as Turtle and JSON-LD.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from qualitas.errors import QualitasError, mapping_for
+from qualitas.reasoning import gap as core
+
+
+@strawberry.type
+class GapEvidence:
+    id: str
+    kind: str
+    label: str
+
+
+@strawberry.type
+class GapRemediation:
+    owner: str
+    action_en: str
+    action_zh: str
+
+
+@strawberry.type
+class GapFinding:
+    kind: str
+    severity: str
+    source: str
+    regulation_id: str | None
+    regulation: str | None
+    clause: str | None
+    subject: str
+    subject_label: str
+    offending: str
+    expected: str
+    message_en: str
+    message_zh: str
+    evidence: list[GapEvidence]
+    remediation: GapRemediation
+
+
+@strawberry.type
+class GapRequirement:
+    shape: str
+    regulation_id: str
+    clause: str
+    kind: str
+    generated: bool
+    status: str
+    focus_nodes: int
+    violations: int
+
+
+@strawberry.type
+class GapSummary:
+    checked: int
+    passed: int
+    violated: int
+    not_checkable: int
+    not_checkable_items: list[str]
+
+
+@strawberry.type
+class ChinaRohsRow:
+    part_number: str
+    part_name: str | None
+    marks: list[str]
+
+
+@strawberry.type
+class ChinaRohsTable:
+    standard: str
+    required: bool
+    columns: list[str]
+    rows: list[ChinaRohsRow]
+
+
+@strawberry.type
+class GapReport:
+    product_id: str
+    model: str
+    market: str
+    date: dt.date
+    catalog_version: str
+    conforms: bool
+    applicable: list[str]
+    summary: GapSummary
+    findings: list[GapFinding]
+    requirements: list[GapRequirement]
+    china_rohs: ChinaRohsTable | None
+    validation_report_turtle: str
+    validation_report_jsonld: str
+
+
+def _convert(r: core.GapReport) -> GapReport:
+    table = r.screening.china_rohs
+    return GapReport(
+        product_id=r.product.iri, model=r.product.model, market=r.market, date=r.on,
+        catalog_version=r.catalog_version, conforms=r.conforms, applicable=[a.id for a in r.applicable],
+        summary=GapSummary(checked=r.summary.checked, passed=r.summary.passed, violated=r.summary.violated,
+                           not_checkable=r.summary.not_checkable,
+                           not_checkable_items=list(r.summary.not_checkable_items)),
+        findings=[GapFinding(
+            kind=f.kind, severity=f.severity, source=f.source, regulation_id=f.regulation_id, regulation=f.regulation,
+            clause=f.clause, subject=f.subject, subject_label=f.subject_label, offending=f.offending,
+            expected=f.expected, message_en=f.message_en, message_zh=f.message_zh,
+            evidence=[GapEvidence(id=e.id, kind=e.kind, label=e.label) for e in f.evidence],
+            remediation=GapRemediation(owner=f.remediation.owner, action_en=f.remediation.action_en,
+                                       action_zh=f.remediation.action_zh),
+        ) for f in r.findings],
+        requirements=[GapRequirement(
+            shape=c.shape, regulation_id=c.regulation_id, clause=c.clause, kind=c.kind, generated=c.generated,
+            status=c.status, focus_nodes=c.focus_nodes, violations=c.violations,
+        ) for c in r.requirements],
+        china_rohs=None if table is None else ChinaRohsTable(
+            standard=table.standard, required=table.required, columns=[c.symbol for c in table.columns],
+            rows=[ChinaRohsRow(part_number=x.part_number, part_name=x.part_name, marks=list(x.marks))
+                  for x in table.rows],
+        ),
+        validation_report_turtle=r.validation_report_ttl, validation_report_jsonld=r.validation_report_jsonld,
+    )
+
+
+@strawberry.type
+class GapQuery:
+    @strawberry.field(description="Compliance gap report of a product for a market on a date (default today).")
+    def gap_report(self, info: Info, product_id: str, market: str, date: dt.date | None = None) -> GapReport:
+        try:
+            return _convert(core.gap_report(info.context["store"], product_id, market, on=date))
+        except QualitasError as exc:
+            raise GraphQLError(
+                exc.message, extensions={"code": mapping_for(exc).graphql_code,
+                                         **{k: str(v) for k, v in exc.context.items()}},
+            ) from exc

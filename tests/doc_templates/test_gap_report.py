@@ -1,0 +1,62 @@
+"""``qualitas gap``: the CLI on a real on-disk store, the PDF read back with pdftotext."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+from typer.testing import CliRunner
+
+from qualitas.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("gap") / "store"
+    result = runner.invoke(app, ["--store", str(path), "demo", "load"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_gap_json_names_the_mismatch(store: Path) -> None:
+    result = runner.invoke(app, ["--store", str(store), "gap", "CPC-200", "--market", "EU", "--date", "2025-06-01"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["conforms"] is False
+    kinds = {f["kind"] for f in data["findings"]}
+    assert {"material_mismatch", "parameter_set_outdated", "missing_document"} <= kinds
+    assert data["validationReport"]
+
+
+def test_gap_ttl_parses(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.ttl"
+    result = runner.invoke(app, ["--store", str(store), "gap", "CC-T2-32A", "--market", "EU", "--date", "2025-06-01",
+                                 "--format", "ttl", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    graph = Graph().parse(out, format="turtle")
+    assert "conforms" in out.read_text() and len(graph) > 0
+
+
+def test_gap_unknown_product_exit_code(store: Path) -> None:
+    result = runner.invoke(app, ["--store", str(store), "gap", "NOPE", "--market", "EU"])
+    assert result.exit_code == 66
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils (pdftotext)")
+def test_pdf_has_findings_and_chinese(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bp75.pdf"
+    result = runner.invoke(app, ["--store", str(store), "gap", "BP-75", "--market", "CN", "--date", "2025-06-01",
+                                 "--format", "pdf", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "FM-240802-12" in text and "CAL-FC12-2023" in text  # the expired calibration finding
+    assert "合规差距报告" in text and "校准" in text  # Chinese rendered with a CJK font, not tofu
+    assert "六价铬" in text and "Cr(VI)" in text  # the China RoHS table
+    assert "Evidence appendix" in text

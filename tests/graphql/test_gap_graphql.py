@@ -1,0 +1,30 @@
+"""GraphQL ``gapReport`` through the merged schema."""
+
+from __future__ import annotations
+
+from qualitas.graphql.schema import build_schema
+from qualitas.store import GraphStore
+
+
+def test_gap_report_query(demo_store: GraphStore) -> None:
+    result = build_schema().execute_sync(
+        """{ gapReport(productId: "BP-75", market: "EU", date: "2025-06-01") {
+              conforms summary { checked violated notCheckable }
+              findings { kind severity regulationId clause subjectLabel offending expected messageZh
+                         remediation { owner } evidence { kind label } }
+              validationReportTurtle } }""",
+        context_value={"store": demo_store},
+    )
+    assert result.errors is None, result.errors
+    data = result.data["gapReport"]  # type: ignore[index]
+    assert data["conforms"] is False
+    [cal] = [f for f in data["findings"] if f["kind"] == "calibration_invalid"]
+    assert cal["subjectLabel"] == "FM-240802-12" and cal["remediation"]["owner"] == "engineering"
+    assert "sh:ValidationReport" in data["validationReportTurtle"]
+
+
+def test_gap_report_unknown_product(demo_store: GraphStore) -> None:
+    result = build_schema().execute_sync(
+        '{ gapReport(productId: "NOPE", market: "EU") { conforms } }', context_value={"store": demo_store}
+    )
+    assert result.errors and result.errors[0].extensions["code"] == "NOT_FOUND"  # type: ignore[index]
