@@ -737,8 +737,8 @@ def as_built(store: GraphStore, graph: Graph) -> AsBuilt:
     for run in runs:
         consumed[run] = {str(o) for o in graph.objects(URIRef(run), Q.consumed)}
         produced[run] = {str(o) for o in graph.objects(URIRef(run), Q.produced)}
-    _, lot_traces = tr._items(store, lots) if lots else ([], [])
-    run_traces = tr._runs(store, runs, consumed, produced)
+    _, lot_traces = tr.item_traces(store, lots) if lots else ([], [])
+    run_traces = tr.run_traces(store, runs, consumed, produced)
     return AsBuilt(
         lots=tuple(sorted(lot_traces, key=lambda x: x.lot_number)),
         runs=tuple(sorted(run_traces, key=lambda r: (r.started_at, r.run_id))),
@@ -764,7 +764,7 @@ _AS_BUILT_TEXT: dict[str, tuple[Owner, str, str]] = {
 
 def _as_built_findings(built: AsBuilt, g: Graph) -> list[GapFinding]:
     out = []
-    for f in tr._findings(list(built.lots), list(built.runs)):
+    for f in tr.findings_for(list(built.lots), list(built.runs)):
         owner, act_en, act_zh = _AS_BUILT_TEXT[f.kind]
         sev: Severity = f.severity
         out.append(GapFinding(

@@ -327,11 +327,11 @@ def _trace_from(store: GraphStore, complaint: ComplaintInfo, root: str) -> Trace
             consumed[run].add(str(row["in"]))
             items.add(str(row["in"]))
 
-    units, lots = _items(store, items)
-    runs = _runs(store, run_ids, consumed, produced)
+    units, lots = item_traces(store, items)
+    runs = run_traces(store, run_ids, consumed, produced)
     unit_by_id = {u.id: u for u in units}
     nodes, edges = _graph(complaint, root, units, lots, runs)
-    findings = _findings(lots, runs)
+    findings = findings_for(lots, runs)
     return Trace(
         complaint=complaint,
         unit=unit_by_id.get(root, UnitTrace(root, complaint.unit_serial, None, None)),
@@ -344,7 +344,7 @@ def _trace_from(store: GraphStore, complaint: ComplaintInfo, root: str) -> Trace
     )
 
 
-def _items(store: GraphStore, items: set[str]) -> tuple[list[UnitTrace], list[LotTrace]]:
+def item_traces(store: GraphStore, items: set[str]) -> tuple[list[UnitTrace], list[LotTrace]]:
     rows = store.select(
         f"""SELECT ?x ?serial ?lotno ?pn ?pname ?product WHERE {{
             {values("x", items)}
@@ -431,7 +431,7 @@ def _items(store: GraphStore, items: set[str]) -> tuple[list[UnitTrace], list[Lo
     return list(units.values()), lots
 
 
-def _runs(
+def run_traces(
     store: GraphStore,
     run_ids: set[str],
     consumed: dict[str, set[str]],
@@ -587,7 +587,7 @@ def _graph(
     return tuple(sorted(nodes.values(), key=lambda n: (n.kind, n.label))), ordered_edges
 
 
-def _findings(lots: list[LotTrace], runs: list[RunTrace]) -> tuple[Finding, ...]:
+def findings_for(lots: list[LotTrace], runs: list[RunTrace]) -> tuple[Finding, ...]:
     findings: list[Finding] = []
     for lot in lots:
         for check in lot.material_checks:
@@ -792,7 +792,10 @@ __all__ = [
     "TraceNode",
     "UnitTrace",
     "find_complaint",
+    "findings_for",
+    "item_traces",
     "recall_scope",
     "reverse_trace",
+    "run_traces",
 ]
 _ = _Q
