@@ -30,7 +30,6 @@ FindingKind = Literal[
     "calibration_missing",
 ]
 
-_Q = "https://w3id.org/qualitas/ontology#"
 _UNIT = "http://qudt.org/vocab/unit/"
 
 
@@ -798,4 +797,3 @@ __all__ = [
     "reverse_trace",
     "run_traces",
 ]
-_ = _Q
