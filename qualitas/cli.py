@@ -144,9 +144,19 @@ def load(
     files: Annotated[list[Path], typer.Argument(help="Files to load, each as its own batch.")],
     format: Annotated[str | None, typer.Option("--format", help="Format name when the suffix does not tell.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,
+    columns: Annotated[
+        Path | None, typer.Option("--columns", help="YAML column mapping (field: [header, ...]) for CSV/XLSX exports.")
+    ] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="CSV encoding (default: detected).")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX worksheet.")] = None,
+    revision: Annotated[str | None, typer.Option("--revision", help="BOM revision where rows give none.")] = None,
+    root: Annotated[str | None, typer.Option("--root", help="Top assembly when a BOM lists only components.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Load files (Turtle, N-Triples, JSON-LD, RDF/XML, and the ingest formats)."""
+    """Load files: RDF (Turtle, N-Triples, JSON-LD, RDF/XML), BOM CSV/XLSX, IPC-1752A XML,
+    GS1 EPCIS 2.0 JSON-LD, MES runs and process specs, test reports, calibration
+    certificates and complaints (CSV/JSON). Each file is one batch; run `--format`
+    names with `qualitas formats`."""
     from qualitas import ingest
 
     def action() -> None:
@@ -170,7 +180,19 @@ def load(
                 task = bar.add_task(f"loading {path.name}", total=path.stat().st_size if path.exists() else None)
                 return lambda done, total: bar.update(task, completed=done, total=total)
 
-            kwargs: dict[str, Any] = {"format": format, "agent": _agent(settings), "progress": progress}
+            options = {
+                "columns": ingest.load_mapping(columns) if columns else None,
+                "encoding": encoding,
+                "sheet": sheet,
+                "revision": revision,
+                "root": root,
+            }
+            kwargs: dict[str, Any] = {
+                "format": format,
+                "agent": _agent(settings),
+                "progress": progress,
+                "options": options,
+            }
             if dry_run:
                 kwargs["dry_run"] = True
             results = ingest.load_paths(store, files, **kwargs)
@@ -180,7 +202,8 @@ def load(
         counts: dict[str, int] = {}
         for r in results:
             counts[r.status] = counts.get(r.status, 0) + 1
-            out.print(f"{r.source}: {r.status} ({r.triples} triples)", highlight=False)
+            reason = f": {r.message}" if getattr(r, "message", None) else ""
+            out.print(f"{r.source}: {r.status} ({r.triples} triples){reason}", highlight=False)
         out.print("summary: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), highlight=False)
 
     _run(action)
@@ -204,6 +227,17 @@ def _plain_progress(path: Path) -> Callable[[int, int], None]:
             sys.stderr.flush()
 
     return report
+
+
+@app.command()
+def formats() -> None:
+    """List the formats `load --format` accepts."""
+    from qualitas.ingest import FORMATS
+
+    table = Table("format", "what")
+    for name, fmt in sorted(FORMATS.items()):
+        table.add_row(name, fmt.description)
+    out.print(table)
 
 
 # ---------------------------------------------------------------- demo

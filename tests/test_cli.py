@@ -102,3 +102,19 @@ def test_demo_generate_writes_a_scaled_set(tmp_path: Path, store: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert out.stat().st_size > 0
     assert "300 units" in done.stdout
+
+
+def test_load_with_a_column_mapping_and_dry_run(store: Path) -> None:
+    fixtures = REPO / "tests" / "ingest" / "fixtures"
+    bom = fixtures / "bom_plm_de.csv"
+    mapping = fixtures / "mapping_plm.yaml"
+    dry = _cli("load", str(bom), "--format", "bom", "--columns", str(mapping), "--dry-run", store=store)
+    assert dry.returncode == 0, dry.stderr
+    assert "bom_plm_de.csv: add" in dry.stdout
+    done = _cli("load", str(bom), "--format", "bom", "--columns", str(mapping), store=store)
+    assert done.returncode == 0, done.stderr
+    assert "bom_plm_de.csv: added" in done.stdout
+    # An option the format does not take is refused, not ignored.
+    wrong = _cli("load", str(bom), "--format", "turtle", "--sheet", "BOM", store=store)
+    assert wrong.returncode == 64
+    assert "takes no option sheet" in wrong.stderr

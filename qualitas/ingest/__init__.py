@@ -26,7 +26,8 @@ its own graph and nothing else; a refused file leaves the store as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ class Format:
     """A format by name: how to dry-run it and how to load it."""
 
     name: str
-    simulate: Callable[[Path, GraphStore], PlannedLoad]
+    simulate: Callable[..., PlannedLoad]
     execute: Callable[..., LoadResult]
     columns: ColumnMap | None = None  # header fields, for CSV/XLSX detection
     required: tuple[str, ...] = ()
@@ -174,6 +175,16 @@ def detect_format(path: Path, explicit: str | None = None) -> str:
     raise InputError(f"{path}: cannot tell the format from the suffix {suffix!r}; pass --format", file=str(path))
 
 
+def _accepted(fmt: Format, options: Mapping[str, object]) -> dict[str, object]:
+    """The options ``fmt`` takes; an option it does not take is an error, not a no-op."""
+    given = {k: v for k, v in options.items() if v is not None}
+    params = inspect.signature(fmt.execute).parameters
+    unknown = sorted(k for k in given if k not in params)
+    if unknown:
+        raise InputError(f"format {fmt.name!r} takes no option {', '.join(unknown)}", format=fmt.name)
+    return given
+
+
 def load_paths(
     store: GraphStore,
     paths: Iterable[Path],
@@ -182,6 +193,7 @@ def load_paths(
     agent: str,
     dry_run: bool = False,
     progress: Callable[[Path], Progress | None] | None = None,
+    options: Mapping[str, object] | None = None,
 ) -> list[LoadResult | PlannedLoad]:
     """Load each file as its own batch (its own transaction), in order.
 
@@ -189,6 +201,10 @@ def load_paths(
     ``add``, ``replace``, ``unchanged`` or ``refused`` (with the reason). Otherwise a
     file that fails stops the run with its error; files loaded before it stay loaded
     (each is a complete batch) and the failing one leaves no trace.
+
+    ``options`` go to the parser: ``columns`` (a column mapping, see
+    :func:`load_mapping`), ``encoding``, ``sheet``, ``revision``, ``root`` — each only
+    for the formats that take it.
     """
     results: list[LoadResult | PlannedLoad] = []
     for path in paths:
@@ -196,11 +212,13 @@ def load_paths(
         if dry_run:
             try:
                 fmt = FORMATS[detect_format(path, format)]
+                kwargs = _accepted(fmt, options or {})
             except InputError as exc:
                 results.append(PlannedLoad(path.name, format or "?", "refused", 0, str(exc)))
                 continue
-            results.append(fmt.simulate(path, store))
+            results.append(fmt.simulate(path, store, **kwargs))
             continue
         fmt = FORMATS[detect_format(path, format)]
-        results.append(fmt.execute(store, path, agent=agent, progress=progress(path) if progress else None))
+        kwargs = _accepted(fmt, options or {})
+        results.append(fmt.execute(store, path, agent=agent, progress=progress(path) if progress else None, **kwargs))
     return results
