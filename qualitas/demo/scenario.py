@@ -279,7 +279,7 @@ def _battery_pack(b: Builder) -> None:
         "BP-75",
         "75 kWh LFP traction battery pack",
         categories=["battery", "vehicle_component"],
-        features=["ev_traction_battery", "automotive_supply_chain"],
+        features=["ev_traction_battery", "automotive_supply_chain", "electronic_control"],
         is_part=True,
     )
     cell = b.part("CELL-LFP-280", "LFP prismatic cell 280 Ah")
