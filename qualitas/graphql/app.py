@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from strawberry.fastapi import GraphQLRouter
 
 from qualitas import __version__
+from qualitas.edge_adapters.alerts import AlertHub
 from qualitas.graphql.schema import build_schema
 from qualitas.settings import Settings
 from qualitas.store import GraphStore, open_store
@@ -25,6 +26,7 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     """Build the app. The store is opened at startup (not at import) and closed at
     shutdown, unless the caller passes one it owns."""
     state: dict[str, GraphStore] = {}
+    alerts = AlertHub()  # live edge alarms for the `alerts` subscription; edge runners in this process publish here
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -37,9 +39,10 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
                 state["store"].close()
 
     async def context() -> dict[str, Any]:
-        return {"store": state["store"], "settings": settings}
+        return {"store": state["store"], "settings": settings, "alerts": alerts}
 
     app = FastAPI(title="Qualitas", version=__version__, lifespan=lifespan)
+    app.state.alerts = alerts
     app.include_router(GraphQLRouter(build_schema(), context_getter=context), prefix="/graphql")
 
     @app.get("/", include_in_schema=False)

@@ -93,6 +93,7 @@ class Q(DefinedNamespace):
     inForceAs: URIRef
     inspects: URIRef
     issuedTo: URIRef
+    manufacturedBy: URIRef
     market: URIRef
     material: URIRef
     ofPart: URIRef
@@ -100,6 +101,7 @@ class Q(DefinedNamespace):
     onEquipment: URIRef
     packedIn: URIRef
     parameter: URIRef
+    predicateDevice: URIRef
     produced: URIRef
     reportFor: URIRef
     reportedMaterial: URIRef
@@ -118,6 +120,7 @@ class Q(DefinedNamespace):
     aboveThreshold: URIRef
     actionKind: URIRef
     actionStatus: URIRef
+    address: URIRef
     alarmKind: URIRef
     appliedValue: URIRef
     calibrationResult: URIRef
@@ -127,15 +130,21 @@ class Q(DefinedNamespace):
     characteristic: URIRef
     charged: URIRef
     chartType: URIRef
+    classificationName: URIRef
     clause: URIRef
+    clearanceHolder: URIRef
+    clearanceNumber: URIRef
     code: URIRef
+    commonName: URIRef
     complaintId: URIRef
     composition: URIRef
+    contactPerson: URIRef
     country: URIRef
     cp: URIRef
     cpk: URIRef
     declarationClass: URIRef
     designator: URIRef
+    deviceClass: URIRef
     digitalLink: URIRef
     documentNumber: URIRef
     dryRun: URIRef
@@ -151,7 +160,9 @@ class Q(DefinedNamespace):
     gtin: URIRef
     identifier: URIRef
     instrumentType: URIRef
+    intendedUse: URIRef
     issuer: URIRef
+    issuingAgency: URIRef
     lastSampleAt: URIRef
     lotNumber: URIRef
     lowerControlLimit: URIRef
@@ -166,11 +177,13 @@ class Q(DefinedNamespace):
     partNumber: URIRef
     position: URIRef
     previousValue: URIRef
+    productCode: URIRef
     productName: URIRef
     quantity: URIRef
     raisedAt: URIRef
     reason: URIRef
     receivedOn: URIRef
+    regulationNumber: URIRef
     requestedValue: URIRef
     requirementText: URIRef
     revision: URIRef
@@ -189,9 +202,12 @@ class Q(DefinedNamespace):
     supplierId: URIRef
     suppressedFraction: URIRef
     targetName: URIRef
+    technologicalCharacteristics: URIRef
+    telephone: URIRef
     text: URIRef
     tolerance: URIRef
     udiDi: URIRef
+    udiProductionIdentifier: URIRef
     upperControlLimit: URIRef
     validFrom: URIRef
     validUntil: URIRef

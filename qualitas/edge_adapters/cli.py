@@ -1,0 +1,115 @@
+"""``qualitas edge ...``: run the edge loop from a YAML file, inspect images.
+
+Mounted by the root CLI through its ``PLUGINS`` list (``register(app)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from qualitas.errors import QualitasError, mapping_for
+
+edge_app = typer.Typer(
+    help="Edge: OPC UA, Modbus and vision in; SPC, rules and safe write-back out.", no_args_is_help=True
+)
+err = Console(stderr=True)
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(edge_app, name="edge")
+
+
+def _fail(exc: QualitasError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+    return typer.Exit(mapping_for(exc).exit_code)
+
+
+@edge_app.command("run")
+def run(
+    config_file: Annotated[Path, typer.Argument(help="Edge configuration (YAML).", metavar="CONFIG.yaml")],
+    duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many seconds.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide and record actions; write nothing.")] = False,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="Store directory (default: config, then settings).")
+    ] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not record to the graph.")] = False,
+) -> None:
+    """Run the edge loop with a live status line until Ctrl-C or --duration."""
+    from qualitas.edge_adapters.config import load_config
+    from qualitas.edge_adapters.runner import EdgeRunner
+    from qualitas.settings import Settings
+    from qualitas.store import open_store
+
+    try:
+        config = load_config(config_file)
+        if dry_run:
+            config = config.model_copy(update={"dry_run": True})
+        graph = None if no_store else open_store(store or config.store or Settings().store)
+    except QualitasError as exc:
+        raise _fail(exc) from None
+
+    async def main() -> EdgeRunner:
+        runner = EdgeRunner(config, store=graph)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        if err.is_terminal:
+            with Live(Text("starting ..."), console=err, refresh_per_second=4, transient=False) as live:
+                await runner.run(duration=duration, stop=stop, on_status=lambda s: live.update(Text(s.line())))
+        else:
+            last = [0.0]
+
+            def plain(status: object) -> None:
+                if status.uptime_s - last[0] >= 5:  # type: ignore[attr-defined]
+                    last[0] = status.uptime_s  # type: ignore[attr-defined]
+                    sys.stderr.write(status.line() + "\n")  # type: ignore[attr-defined]
+
+            await runner.run(duration=duration, stop=stop, on_status=plain)
+        return runner
+
+    try:
+        runner = asyncio.run(main())
+    except QualitasError as exc:
+        raise _fail(exc) from None
+    finally:
+        if graph is not None:
+            graph.close()
+    s = runner.status()
+    out.print(
+        f"run {config.run.id}: {s.samples} samples, {s.alarms} alarms, {s.actions} actions, {s.writes} writes, "
+        f"{s.suppressed_fraction:.1%} of raw hits suppressed; raw series in {runner.series.path}",
+        highlight=False,
+    )
+
+
+@edge_app.command("inspect")
+def inspect(
+    source: Annotated[Path, typer.Argument(help="An image file or a folder of images.")],
+    model: Annotated[Path | None, typer.Option("--model", help="ONNX model (default: the bundled one).")] = None,
+) -> None:
+    """Classify images with the vision model: one line per frame."""
+    from qualitas.edge_adapters.vision.inference import VisionInspector
+
+    try:
+        inspector = VisionInspector(model)
+        for verdict in inspector.inspect_many(source):
+            out.print(
+                f"{verdict.source}\t{verdict.label}\tvoid={verdict.void_probability:.3f}\t"
+                f"burr={verdict.burr_probability:.3f}\t{verdict.elapsed_ms:.2f} ms",
+                highlight=False,
+            )
+    except QualitasError as exc:
+        raise _fail(exc) from None

@@ -1,0 +1,237 @@
+"""Edge records as triples: alarms, control actions, SPC summaries and raw-series links.
+
+Only what the design wants in the graph goes there: runs receive summaries,
+excursions (alarms) and actions, each attributable (``prov:wasAttributedTo`` /
+``prov:wasAssociatedWith`` a software agent, ``q:reason``, ``q:evidence``); raw
+values stay in the series file that ``q:RawSeries`` points at.
+
+Every batch is an append-only named graph of the store (``load_triples`` with a
+source unique to the batch), so an action, once recorded, is never rewritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from decimal import Decimal
+from urllib.parse import quote
+
+from rdflib import RDF, XSD, Literal, URIRef
+from rdflib.namespace import PROV
+from rdflib.term import Node
+
+from qualitas.edge_adapters._model import ActionRecord, Alarm, RawHit, as_datetime
+from qualitas.edge_adapters.series import SeriesInfo
+from qualitas.edge_adapters.spc import SpcSummary
+from qualitas.ontology import ID, Q, mint
+from qualitas.store import GraphStore
+
+Triple = tuple[Node, Node, Node]
+
+
+def edge_iri(kind: str, *keys: str) -> URIRef:
+    """IRIs of edge records, ``id/<kind>/<key>`` like :func:`qualitas.ontology.mint`."""
+    return ID[kind + "/" + "/".join(quote(str(k), safe="-._~") for k in keys)]
+
+
+def agent_iri(agent: str) -> URIRef:
+    return URIRef("https://w3id.org/qualitas/id/agent/" + quote(agent, safe=""))
+
+
+def _dec(value: float) -> Literal:
+    return Literal(Decimal(repr(float(value))), datatype=XSD.decimal)
+
+
+def _when(ts: float) -> Literal:
+    return Literal(as_datetime(ts).isoformat(), datatype=XSD.dateTime)
+
+
+def _evidence(hits: Iterable[RawHit]) -> Literal:
+    return Literal(
+        json.dumps(
+            [
+                {
+                    "ts": as_datetime(h.ts).isoformat(),
+                    "source": h.source,
+                    "key": h.key,
+                    "value": h.value,
+                    "detail": h.detail,
+                }
+                for h in hits
+            ],
+            ensure_ascii=False,
+        )
+    )
+
+
+def alarm_triples(alarm: Alarm, *, agent: str, equipment: str | None = None) -> list[Triple]:
+    s = edge_iri("alarm", alarm.id)
+    out: list[Triple] = [
+        (s, RDF.type, Q.Alarm),
+        (s, Q.alarmKind, Literal(alarm.kind)),
+        (s, Q.signal, Literal(alarm.signal)),
+        (s, Q.ruleId, Literal(alarm.rule)),
+        (s, Q.severity, Literal(alarm.severity)),
+        (s, Q.message, Literal(alarm.message)),
+        (s, Q.raisedAt, _when(alarm.ts)),
+        (s, Q.evidence, _evidence(alarm.evidence)),
+        (s, PROV.wasAttributedTo, agent_iri(agent)),
+    ]
+    if alarm.value is not None and math.isfinite(alarm.value):
+        out.append((s, Q.value, _dec(alarm.value)))
+    if alarm.run_id:
+        out.append((s, Q.duringRun, mint("run", alarm.run_id)))
+    if equipment:
+        out.append((s, Q.onEquipment, mint("equipment", equipment)))
+    return out
+
+
+def action_triples(record: ActionRecord, *, equipment: str | None = None, parameter: str | None = None) -> list[Triple]:
+    s = edge_iri("action", record.id)
+    agent = agent_iri(record.agent)
+    out: list[Triple] = [
+        (s, RDF.type, Q.ControlAction),
+        (s, Q.actionKind, Literal(record.kind)),
+        (s, Q.actionStatus, Literal(record.status)),
+        (s, Q.ruleId, Literal(record.rule_id)),
+        (s, Q.raisedAt, _when(record.ts)),
+        (s, Q.reason, Literal(record.why)),
+        (s, Q.evidence, _evidence(record.evidence)),
+        (s, Q.dryRun, Literal(record.dry_run)),
+        (s, PROV.wasAssociatedWith, agent),
+        (agent, RDF.type, PROV.SoftwareAgent),
+    ]
+    out += [(s, Q.reason, Literal(r)) for r in record.reasons]
+    out += [(s, Q.triggeredBy, edge_iri("alarm", a)) for a in record.alarm_ids]
+    if record.target:
+        out.append((s, Q.targetName, Literal(record.target)))
+    for prop, value in (
+        (Q.previousValue, record.previous),
+        (Q.requestedValue, record.requested),
+        (Q.appliedValue, record.applied),
+    ):
+        if value is not None and math.isfinite(value):
+            out.append((s, prop, _dec(value)))
+    for key, value in sorted(record.details.items()):
+        if key in ("title", "message", "assignee"):
+            out.append((s, Q.message, Literal(f"{key}: {value}")))
+    if record.run_id:
+        out.append((s, Q.duringRun, mint("run", record.run_id)))
+    if equipment:
+        out.append((s, Q.onEquipment, mint("equipment", equipment)))
+    if parameter:
+        out.append((s, Q.parameter, mint("parameter", parameter)))
+    return out
+
+
+def summary_triples(
+    summary: SpcSummary,
+    *,
+    run_id: str,
+    series: SeriesInfo | None,
+    series_uri: str | None,
+    suppressed_fraction: float | None = None,
+    parameter: str | None = None,
+    equipment: str | None = None,
+) -> list[Triple]:
+    run = mint("run", run_id)
+    s = edge_iri("spcsummary", run_id, summary.signal)
+    out: list[Triple] = [
+        (s, RDF.type, Q.SpcSummary),
+        (s, Q.duringRun, run),
+        (s, Q.signal, Literal(summary.signal)),
+        (s, Q.chartType, Literal(summary.chart)),
+        (s, Q.sampleCount, Literal(summary.n)),
+        (s, Q.ruleViolations, Literal(json.dumps(summary.violations, sort_keys=True))),
+    ]
+    for prop, value in (
+        (Q.mean, summary.mean),
+        (Q.standardDeviation, summary.std_dev),
+        (Q.cp, summary.cp),
+        (Q.cpk, summary.cpk),
+    ):
+        if value is not None and math.isfinite(value):
+            out.append((s, prop, _dec(value)))
+    if summary.limits is not None:
+        out += [
+            (s, Q.centerLine, _dec(summary.limits.center)),
+            (s, Q.upperControlLimit, _dec(summary.limits.ucl)),
+            (s, Q.lowerControlLimit, _dec(summary.limits.lcl)),
+        ]
+    if suppressed_fraction is not None:
+        out.append((s, Q.suppressedFraction, _dec(suppressed_fraction)))
+    if parameter:
+        out.append((s, Q.parameter, mint("parameter", parameter)))
+    if equipment:
+        out.append((s, Q.onEquipment, mint("equipment", equipment)))
+    if series is not None and series_uri is not None:
+        raw = series_triples(series, run_id=run_id, uri=series_uri)
+        out += raw
+        out.append((s, Q.hasRawSeries, raw[0][0]))  # type: ignore[arg-type]
+    return out
+
+
+def series_triples(series: SeriesInfo, *, run_id: str, uri: str) -> list[Triple]:
+    s = edge_iri("series", run_id, series.signal)
+    run = mint("run", run_id)
+    return [
+        (s, RDF.type, Q.RawSeries),
+        (s, Q.seriesFile, Literal(uri, datatype=XSD.anyURI)),
+        (s, Q.seriesKey, Literal(series.signal)),
+        (s, Q.signal, Literal(series.signal)),
+        (s, Q.sampleCount, Literal(series.count)),
+        (s, Q.firstSampleAt, _when(series.first_ts)),
+        (s, Q.lastSampleAt, _when(series.last_ts)),
+        (s, Q.duringRun, run),
+        (run, Q.hasRawSeries, s),
+    ]
+
+
+class GraphRecorder:
+    """Queues records and writes them as append-only batches, off the control path.
+
+    ``flush`` writes everything queued as one batch (one transaction). The runner
+    flushes periodically and at the end of a run; a write to the line never waits
+    for the graph.
+    """
+
+    def __init__(self, store: GraphStore | None, *, agent: str, run_id: str) -> None:
+        self.store = store
+        self.agent = agent
+        self.run_id = run_id
+        self._pending: list[Triple] = []
+        self._batches = 0
+        self._lock = asyncio.Lock()
+        self.recorded = 0
+
+    def add(self, triples: Iterable[Triple]) -> None:
+        self._pending.extend(triples)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def _write(self, triples: list[Triple], source: str) -> None:
+        assert self.store is not None
+        body = "\n".join(sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples))  # type: ignore[attr-defined]
+        sha = hashlib.sha256(body.encode()).hexdigest()
+        self.store.load_triples(triples, source=source, sha256=sha, agent=self.agent, format="edge")
+
+    async def flush(self, *, source: str | None = None) -> int:
+        """Write what is queued; ``source`` names the batch (default: a fresh one)."""
+        async with self._lock:
+            if not self._pending or self.store is None:
+                self._pending.clear()
+                return 0
+            triples, self._pending = self._pending, []
+            self._batches += 1
+            name = (
+                source
+                or f"edge:{self.run_id}:{hashlib.sha256(repr(triples[:3]).encode()).hexdigest()[:10]}-{self._batches}"
+            )
+            await asyncio.to_thread(self._write, triples, name)
+            self.recorded += len(triples)
+            return len(triples)
