@@ -121,7 +121,7 @@ def main() -> None:
         print(f"gap report BENCH-1000 ({args.lines}-line BOM) / {args.market}: {ours:.2f} s, "
               f"focus subgraph {report.focus_triples} triples, {len(report.findings)} findings, "
               f"{report.summary.checked} requirements; steps (ms): {dict(report.timings_ms)}")
-        for model in ("CPC-200", "BP-75", "CC-T2-32A", "QX-EV5"):
+        for model in ("CPC-200", "BP-75", "CC-T2-32A", "QX-EV5", "QP-6"):
             for market in ("EU", "CN"):
                 t = time.perf_counter()
                 r = gap_report(store, model, market, on=ON)

@@ -41,8 +41,8 @@ def test_products_json_lists_demo_products(store: Path) -> None:
     done = _cli("products", "--json", store=store)
     assert done.returncode == 0, done.stderr
     models = {p["modelNumber"]: p for p in json.loads(done.stdout)}
-    assert set(models) == {"BP-75", "CC-T2-32A", "CPC-200", "QX-EV5"}
-    assert models["BP-75"]["features"] == ["automotive_supply_chain", "ev_traction_battery"]
+    assert set(models) == {"AG-125", "BP-75", "CC-T2-32A", "CPC-200", "OX-50", "QP-6", "QX-EV5"}
+    assert models["BP-75"]["features"] == ["automotive_supply_chain", "electronic_control", "ev_traction_battery"]
 
 
 def test_complaints_json_lists_demo_complaints(store: Path) -> None:

@@ -146,7 +146,7 @@ def _substances(b: Builder) -> None:
 def _cable(b: Builder) -> None:
     cable = mint("product", "CC-T2-32A")
     _add(b, cable, Q.market, mint("market", "EU"))
-    for marking in ("ce_marking", "weee_crossed_out_bin"):
+    for marking in ("ce_marking", "crossed_out_wheeled_bin"):
         _add(b, cable, Q.marking, Literal(marking))
     doc_refs = ("eu-lvd-2014-35", "eu-emc-2014-30", "eu-rohs-2011-65", "eu-en-iec-61851-1-2019", "eu-en-55032-2015")
     document(b, "DOC-CC-T2-32A-EU", doc_type="eu_declaration_of_conformity", about=cable, references=doc_refs)

@@ -18,7 +18,7 @@ import datetime as dt
 
 from rdflib import Graph
 
-from qualitas.demo import compliance
+from qualitas.demo import compliance, devices, phone
 from qualitas.ontology.builder import Builder, Line, Spec
 
 COMPLAINT_A = "CMP-2025-0042"
@@ -49,6 +49,8 @@ def build(b: Builder) -> None:
     _charging_cable(b)
     _vehicles_and_complaints(b)
     compliance.build(b)
+    devices.build(b)
+    phone.build(b)
 
 
 def demo_graph() -> Graph:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -51,6 +52,8 @@ def run(
     from qualitas.settings import Settings
     from qualitas.store import open_store
 
+    # asyncua warns about routine negotiation (e.g. a shorter session timeout); the status line says what matters
+    logging.getLogger("asyncua").setLevel(logging.ERROR)
     try:
         config = load_config(config_file)
         if dry_run:

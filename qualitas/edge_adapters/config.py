@@ -73,6 +73,8 @@ class ModbusSource(_Model):
     port: int = 502
     serial_port: str | None = None  # for RTU, e.g. /dev/ttyUSB0
     baudrate: int = 19200
+    parity: Literal["N", "E", "O"] = "N"  # RTU line settings: 8 data bits, parity, stop bits
+    stopbits: Literal[1, 2] = 1
     device_id: int = 1
     poll_ms: float = 200.0
     timeout_s: float = 1.0

@@ -1,4 +1,4 @@
-"""Modbus TCP / RTU source and actuator (pymodbus client).
+"""Modbus TCP / RTU source and actuator (pymodbus client; RTU needs pyserial).
 
 Layers::
 
@@ -28,6 +28,7 @@ from qualitas.edge_adapters.config import ModbusSource, Register, Target
 from qualitas.errors import ConfigError, MissingExtraError, QualitasError
 
 try:
+    from pymodbus import FramerType
     from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
     from pymodbus.exceptions import ModbusException
 except ImportError as exc:  # pragma: no cover - the edge extra is missing
@@ -135,13 +136,34 @@ class ModbusAdapter:
     def stop(self) -> None:
         self._stop.set()
 
+    @property
+    def address(self) -> str:
+        """Where the device is: ``host:port`` for TCP, the serial port for RTU."""
+        s = self.spec
+        return f"{s.serial_port} (RTU)" if s.transport == "rtu" else f"{s.host}:{s.port}"
+
     def _make_client(self) -> Any:
         s = self.spec
+        # reconnect_delay=0: the adapter's own loop owns reconnecting (with backoff)
         if s.transport == "rtu":
             if not s.serial_port:
                 raise ConfigError(f"Modbus source {s.name!r}: RTU needs serial_port")
-            return AsyncModbusSerialClient(s.serial_port, baudrate=s.baudrate, timeout=s.timeout_s, retries=0)
-        # reconnect_delay=0: the adapter's own loop owns reconnecting (with backoff)
+            try:
+                return AsyncModbusSerialClient(
+                    s.serial_port,
+                    framer=FramerType.RTU,
+                    baudrate=s.baudrate,
+                    parity=s.parity,
+                    stopbits=s.stopbits,
+                    bytesize=8,
+                    timeout=s.timeout_s,
+                    retries=0,
+                    reconnect_delay=0,
+                )
+            except RuntimeError as exc:  # pymodbus says so when pyserial is missing
+                if "pyserial" in str(exc):
+                    raise MissingExtraError("pyserial", extra="edge") from exc
+                raise
         return AsyncModbusTcpClient(s.host, port=s.port, timeout=s.timeout_s, retries=0, reconnect_delay=0)
 
     async def _call(self, method: str, address: int, **kwargs: Any) -> Any:
@@ -195,7 +217,7 @@ class ModbusAdapter:
             try:
                 self.client = self._make_client()
                 if not await self.client.connect():
-                    raise ModbusError(f"{self.spec.name}: cannot connect to {self.spec.host}:{self.spec.port}")
+                    raise ModbusError(f"{self.spec.name}: cannot connect to {self.address}")
                 self.connected.set()
                 delay = self.spec.reconnect_min_s
                 next_at = time.monotonic()

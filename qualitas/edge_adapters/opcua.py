@@ -11,7 +11,12 @@ the connection drops, the loop tears the client down and reconnects with
 exponential backoff, then re-creates the subscription; samples already received
 sit in the buffer meanwhile, so none is lost. Optional message security:
 Basic256Sha256 (or the two newer RSA policies), Sign or SignAndEncrypt, with
-certificate files. Writes for the closed loop go through :meth:`write_target`.
+certificate files (OPC UA Part 4 §6.1, https://reference.opcfoundation.org/Core/Part4/v105/docs/6.1).
+The client's application URI is taken from its certificate, as Part 4 §6.1.3 has
+servers check. A server that refuses the security (no endpoint with the configured
+policy and mode, or the certificate is rejected) is not retried: the adapter stops
+with :class:`OpcUaSecurityError`, which says what the server offers or rejected.
+Writes for the closed loop go through :meth:`write_target`.
 """
 
 from __future__ import annotations
@@ -21,16 +26,19 @@ import contextlib
 import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from qualitas.edge_adapters._model import Sample
-from qualitas.edge_adapters.config import OpcUaSource, Target
-from qualitas.errors import MissingExtraError, QualitasError
+from qualitas.edge_adapters.config import OpcUaSource, Security, Target
+from qualitas.errors import ConfigError, MissingExtraError, QualitasError
 
 try:
     from asyncua import Client, ua
-    from asyncua.crypto import security_policies
+    from asyncua.crypto import security_policies, uacrypto
+    from asyncua.ua import status_codes
+    from cryptography import x509
 except ImportError as exc:  # pragma: no cover - the edge extra is missing
     raise MissingExtraError("asyncua", extra="edge") from exc
 
@@ -40,8 +48,66 @@ log = logging.getLogger(__name__)
 _PEER_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError, ua.UaError)
 
 
+#: Service results that mean "not with this security": retrying cannot help
+#: (OPC UA Part 4 §7.38.2, https://reference.opcfoundation.org/Core/Part4/v105/docs/7.38.2).
+_REFUSALS = frozenset(
+    {
+        "BadSecurityPolicyRejected",
+        "BadSecurityModeRejected",
+        "BadSecurityChecksFailed",
+        "BadNoValidCertificates",
+        "BadApplicationSignatureInvalid",
+        "BadCertificateInvalid",
+        "BadCertificateUntrusted",
+        "BadCertificateUriInvalid",
+        "BadCertificateUseNotAllowed",
+        "BadCertificateTimeInvalid",
+        "BadCertificateHostNameInvalid",
+        "BadCertificatePolicyCheckFailed",
+        "BadCertificateRevoked",
+        "BadCertificateRevocationUnknown",
+        "BadCertificateIssuerRevoked",
+        "BadCertificateIssuerRevocationUnknown",
+        "BadCertificateIssuerTimeInvalid",
+        "BadCertificateIssuerUseNotAllowed",
+        "BadIdentityTokenInvalid",
+        "BadIdentityTokenRejected",
+        "BadUserAccessDenied",
+    }
+)
+
+
 class OpcUaError(QualitasError):
     """An OPC UA read or write failed (the message names the endpoint and node)."""
+
+
+class OpcUaSecurityError(OpcUaError, ConfigError):
+    """The server refuses this client's security (policy, mode or certificate), or a
+    certificate file is unusable. Not retried; the message says what to change."""
+
+
+def _endpoint_label(policy_uri: str, mode: Any) -> str:
+    """``policy/mode`` in the configuration's words, e.g. ``Aes256Sha256RsaPss/Sign``."""
+    name = mode.name.rstrip("_") if hasattr(mode, "name") else str(mode)
+    return f"{policy_uri.rsplit('#', 1)[-1].replace('_', '')}/{name}"
+
+
+def _wanted(security: Security | None) -> tuple[str, Any]:
+    """(policy URI, message security mode) the source asks for."""
+    if security is None:
+        return security_policies.SecurityPolicyNone.URI, ua.MessageSecurityMode.None_
+    policy = getattr(security_policies, f"SecurityPolicy{security.policy}")
+    return policy.URI, getattr(ua.MessageSecurityMode, security.mode)
+
+
+def certificate_uri(certificate: x509.Certificate) -> str | None:
+    """The application URI in a certificate's subjectAltName (Part 6 §6.2.2), if any."""
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return None
+    uris = san.value.get_values_for_type(x509.UniformResourceIdentifier)
+    return uris[0] if uris else None
 
 
 def subscription_parameters(publishing_ms: float, *, keepalive_s: float = 5.0) -> Any:
@@ -107,11 +173,32 @@ class OpcUaAdapter:
     def stop(self) -> None:
         self._stop.set()
 
-    async def _connect(self) -> Any:
-        spec = self.spec
-        client = Client(spec.endpoint, timeout=spec.timeout_s)
-        if spec.security is not None:
-            sec = spec.security
+    def _security_error(self, message: str, **context: object) -> OpcUaSecurityError:
+        return OpcUaSecurityError(
+            f"{self.spec.endpoint} (source {self.spec.name!r}): {message}",
+            endpoint=self.spec.endpoint,
+            source=self.spec.name,
+            **context,
+        )
+
+    async def _set_security(self, client: Any, sec: Security) -> None:
+        files = {"certificate": sec.certificate, "private_key": sec.private_key}
+        if sec.server_certificate is not None:
+            files["server_certificate"] = sec.server_certificate
+        for key, path in files.items():
+            if not Path(path).is_file():
+                raise self._security_error(f"security.{key} {path} is not a file", file=str(path))
+        try:
+            cert = await uacrypto.load_certificate(str(sec.certificate))
+        except ValueError as exc:
+            raise self._security_error(
+                f"security.certificate {sec.certificate} is not a PEM or DER certificate: {exc}",
+                file=str(sec.certificate),
+            ) from exc
+        uri = certificate_uri(cert)
+        if uri is not None:  # servers check that the session's application URI is the certificate's
+            client.application_uri = uri
+        try:
             await client.set_security(
                 getattr(security_policies, f"SecurityPolicy{sec.policy}"),
                 str(sec.certificate),
@@ -119,6 +206,22 @@ class OpcUaAdapter:
                 server_certificate=str(sec.server_certificate) if sec.server_certificate else None,
                 mode=getattr(ua.MessageSecurityMode, sec.mode),
             )
+        except (ValueError, TypeError) as exc:  # cryptography: unreadable key or certificate
+            raise self._security_error(f"cannot load the certificate or private key: {exc}") from exc
+
+    async def _offered(self) -> list[tuple[str, Any]] | None:
+        """The (policy URI, mode) pairs the server's endpoints offer, or None if it cannot be asked."""
+        probe = Client(self.spec.endpoint, timeout=self.spec.timeout_s)
+        try:
+            endpoints: Iterable[Any] = await probe.connect_and_get_server_endpoints()
+        except _PEER_ERRORS:
+            return None
+        return list(dict.fromkeys((ep.SecurityPolicyUri, ep.SecurityMode) for ep in endpoints))
+
+    async def _connect(self, client: Any) -> None:
+        """Secure (if configured) and connect ``client``; a security refusal becomes
+        :class:`OpcUaSecurityError`, anything else propagates to the reconnect loop."""
+        spec = self.spec
 
         async def lost(exc: Exception) -> None:
             self.last_error = repr(exc)
@@ -126,8 +229,51 @@ class OpcUaAdapter:
 
         client.connection_lost_callback = lost
         self._lost.clear()
-        await client.connect()
-        return client
+        try:
+            if spec.security is not None:
+                await self._set_security(client, spec.security)
+            await client.connect()
+        except _PEER_ERRORS as exc:
+            refusal = self._refusal(exc) if isinstance(exc, ua.UaStatusCodeError) else None
+            if refusal is None and not isinstance(exc, ConnectionRefusedError):
+                refusal = await self._mismatch()  # e.g. "No matching endpoints", or a server that just hangs up
+            if refusal is not None:
+                raise refusal from exc
+            raise
+
+    def _refusal(self, exc: Any) -> OpcUaSecurityError | None:
+        name, doc = status_codes.get_name_and_doc(exc.code)
+        if name not in _REFUSALS:
+            return None
+        sec = self.spec.security
+        what = (
+            f"the server refused certificate {sec.certificate}"
+            if sec is not None and "Certificate" in name
+            else "the server refused the connection"
+        )
+        hint = (
+            "; have the server trust it (e.g. copy it into the server's trusted certificates)"
+            if name == "BadCertificateUntrusted"
+            else ""
+        )
+        return self._security_error(f"{what}: {name} ({doc.rstrip('.')}){hint}", status=name)
+
+    async def _mismatch(self) -> OpcUaSecurityError | None:
+        """An error if the server answers GetEndpoints without the policy and mode we ask for."""
+        offered = await self._offered()
+        wanted = _wanted(self.spec.security)
+        if offered is None or wanted in offered:
+            return None
+        labels = ", ".join(_endpoint_label(uri, mode) for uri, mode in offered) or "no endpoint"
+        fix = (
+            "set `security:` (policy, mode, certificate, private_key) on the source"
+            if self.spec.security is None
+            else "set security.policy and security.mode to one of these"
+        )
+        return self._security_error(
+            f"the client asks for security {_endpoint_label(*wanted)}, but the server offers only {labels}; {fix}",
+            offered=labels,
+        )
 
     async def _subscribe(self, client: Any) -> None:
         spec = self.spec
@@ -148,7 +294,7 @@ class OpcUaAdapter:
         lost = asyncio.ensure_future(self._lost.wait())
         try:
             while not self._stop.is_set() and not self._lost.is_set():
-                await asyncio.wait({stop, lost}, timeout=1.0)
+                await asyncio.wait({stop, lost}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
                 if not self._stop.is_set() and not self._lost.is_set():
                     try:  # asyncua 1.x has no loss callback: poll
                         await client.check_connection()
@@ -163,9 +309,11 @@ class OpcUaAdapter:
         """Connect, subscribe and stay connected until :meth:`stop`."""
         delay = self.spec.reconnect_min_s
         while not self._stop.is_set():
-            client = None
+            client = Client(self.spec.endpoint, timeout=self.spec.timeout_s)
+            opened = False
             try:
-                client = await self._connect()
+                await self._connect(client)
+                opened = True
                 await self._subscribe(client)
                 self.client = client
                 self.connected.set()
@@ -177,9 +325,11 @@ class OpcUaAdapter:
             finally:
                 self.connected.clear()
                 self.client = None
-                if client is not None:
+                if opened:
                     with contextlib.suppress(*_PEER_ERRORS, asyncio.CancelledError, RuntimeError):
                         await asyncio.wait_for(client.disconnect(), 2.0)
+                else:  # no session or channel to close, only the socket
+                    client.disconnect_socket()
             if self._stop.is_set():
                 break
             self.reconnects += 1

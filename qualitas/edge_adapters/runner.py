@@ -57,9 +57,12 @@ class EdgeStatus:
     suppressed_fraction: float
     connected: dict[str, bool]
     reconnects: int
+    finished: tuple[str, ...] = ()  # sources that ended on their own (a replayed folder of frames)
 
     def line(self) -> str:
-        conn = " ".join(f"{k}:{'up' if v else 'DOWN'}" for k, v in self.connected.items())
+        conn = " ".join(
+            f"{k}:{'done' if k in self.finished else 'up' if v else 'DOWN'}" for k, v in self.connected.items()
+        )
         return (
             f"{self.uptime_s:7.1f}s  {self.samples} samples ({self.rate:.0f}/s)  buffer {self.buffered} "
             f"(spilled {self.spilled_total})  alarms {self.alarms}  actions {self.actions}  writes {self.writes}  "
@@ -244,6 +247,7 @@ class EdgeRunner:
             suppressed_fraction=self.suppressed_fraction(),
             connected={n: a.connected.is_set() for n, a in self.adapters.items()},
             reconnects=sum(getattr(a, "reconnects", 0) for a in self.adapters.values()),
+            finished=tuple(n for n, a in self.adapters.items() if getattr(a, "finished", False)),
         )
 
     def start(self) -> None:

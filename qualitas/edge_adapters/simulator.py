@@ -3,7 +3,10 @@ pymodbus TCP server, each on 127.0.0.1 in its own thread and event loop.
 
 They are peers, not mocks: the adapters talk to them over TCP exactly as they talk
 to a line. :meth:`OpcUaPlc.restart` stops and starts the server's listener (the
-address space survives, like a PLC whose OPC UA stack restarts).
+address space survives, like a PLC whose OPC UA stack restarts). With a
+:class:`PlcSecurity` the OPC UA server offers only Basic256Sha256 endpoints and,
+given a trusted folder, accepts only the client certificates in it (OPC UA Part 4
+§5.4.1 and §6.1.3, https://reference.opcfoundation.org/Core/Part4/v105/docs/6.1.3).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import socket
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
 
 T = TypeVar("T")
 
@@ -57,15 +62,56 @@ class _LoopThread:
         self.loop.close()
 
 
+@dataclass(frozen=True)
+class PlcSecurity:
+    """Message security of the simulated OPC UA server: Basic256Sha256 endpoints in
+    ``modes`` only (no ``None`` endpoint), the server's own certificate and key, and,
+    with ``trusted`` (a folder of DER/PEM certificates), a trust list: any other client
+    certificate is refused with BadCertificateUntrusted."""
+
+    certificate: Path
+    private_key: Path
+    application_uri: str = "urn:qualitas:simulated-plc"
+    trusted: Path | None = None
+    modes: tuple[Literal["Sign", "SignAndEncrypt"], ...] = ("Sign", "SignAndEncrypt")
+
+
 class OpcUaPlc(_LoopThread):
     """An OPC UA server with float variables under ``Objects/Line`` (``ns=2;s=<name>``)."""
 
-    def __init__(self, variables: dict[str, float], *, port: int | None = None, extra: int = 0) -> None:
+    def __init__(
+        self,
+        variables: dict[str, float],
+        *,
+        port: int | None = None,
+        extra: int = 0,
+        security: PlcSecurity | None = None,
+    ) -> None:
         super().__init__("opcua-plc")
         self.port = port or free_port()
         self.endpoint = f"opc.tcp://127.0.0.1:{self.port}/qualitas/"
         self.nodes: dict[str, Any] = {}
+        self.security = security
         self.call(self._init(variables, extra))
+
+    async def _secure(self) -> None:
+        from asyncua import ua
+        from asyncua.crypto.truststore import TrustStore
+        from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+
+        sec = self.security
+        assert sec is not None
+        for name in ("asyncuagds", "asyncua.server.uaprocessor"):  # refused clients are expected here
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        await self.server.set_application_uri(sec.application_uri)
+        await self.server.load_certificate(str(sec.certificate))
+        await self.server.load_private_key(str(sec.private_key))
+        self.server.set_security_policy([getattr(ua.SecurityPolicyType, f"Basic256Sha256_{m}") for m in sec.modes])
+        if sec.trusted is not None:
+            store = TrustStore([sec.trusted], [])
+            await store.load()
+            options = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
+            self.server.set_certificate_validator(CertificateValidator(options, store))
 
     async def _init(self, variables: dict[str, float], extra: int) -> None:
         from asyncua import Server, ua
@@ -75,7 +121,10 @@ class OpcUaPlc(_LoopThread):
         self.server = Server()
         await self.server.init()
         self.server.set_endpoint(self.endpoint)
-        self.server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        if self.security is None:
+            self.server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        else:
+            await self._secure()
         self.ns = await self.server.register_namespace("urn:qualitas:simulated-plc")
         line = await self.server.nodes.objects.add_object(self.ns, "Line")
         for name, value in variables.items():
@@ -124,19 +173,25 @@ class OpcUaPlc(_LoopThread):
 
 
 class ModbusPlc(_LoopThread):
-    """A Modbus TCP server (device id 1) with ``size`` coils, discrete inputs, holding and
-    input registers from protocol address 0 (pymodbus ``SimDevice`` with separate blocks)."""
+    """A Modbus server (device id 1) with ``size`` coils, discrete inputs, holding and
+    input registers from protocol address 0 (pymodbus ``SimDevice`` with separate blocks):
+    TCP on 127.0.0.1, or RTU on ``serial_port`` (one end of a serial line, e.g. a pty
+    pair made by ``socat``) at ``baudrate``."""
 
     _TABLES: ClassVar[dict[str, int]] = {"co": 1, "di": 2, "hr": 3, "ir": 4}
 
-    def __init__(self, *, size: int = 200, port: int | None = None) -> None:
+    def __init__(
+        self, *, size: int = 200, port: int | None = None, serial_port: str | None = None, baudrate: int = 19200
+    ) -> None:
         super().__init__("modbus-plc")
-        self.port = port or free_port()
+        self.serial_port = serial_port
+        self.baudrate = baudrate
+        self.port = 0 if serial_port else port or free_port()
         self.size = size
         self.call(self._start())
 
     async def _start(self, saved: dict[str, list[int]] | None = None) -> None:
-        from pymodbus.server import ModbusTcpServer
+        from pymodbus.server import ModbusSerialServer, ModbusTcpServer
         from pymodbus.simulator import DataType, SimData, SimDevice
 
         def block(datatype: Any, value: Any) -> list[Any]:
@@ -151,7 +206,11 @@ class ModbusPlc(_LoopThread):
                 block(DataType.REGISTERS, 0),
             ),
         )
-        self.server = ModbusTcpServer(device, address=("127.0.0.1", self.port))
+        self.server: Any
+        if self.serial_port:
+            self.server = ModbusSerialServer(device, port=self.serial_port, baudrate=self.baudrate)
+        else:
+            self.server = ModbusTcpServer(device, address=("127.0.0.1", self.port))
         await self.server.serve_forever(background=True)
         for table, words in (saved or {}).items():
             await self.server.async_setValues(1, self._TABLES[table] if table in ("hr", "ir") else 5, 0, words)
@@ -182,8 +241,13 @@ def main() -> None:  # pragma: no cover - interactive demo
     talks to (OPC UA on 4840, Modbus on 5020), with a slowly drifting weld temperature."""
     import math
     import random
+    import signal
     import time
 
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # stop as cleanly as on Ctrl-C
     opc = OpcUaPlc({"Temperature": 240.0, "WeldCurrent": 150.0}, port=4840)
     mb = ModbusPlc(port=5020)
     from qualitas.edge_adapters.config import Register

@@ -17,6 +17,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from qualitas import __version__
 from qualitas.edge_adapters.alerts import AlertHub
+from qualitas.graphql.packs import add_download_route
 from qualitas.graphql.schema import build_schema
 from qualitas.settings import Settings
 from qualitas.store import GraphStore, open_store
@@ -44,6 +45,8 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     app = FastAPI(title="Qualitas", version=__version__, lifespan=lifespan)
     app.state.alerts = alerts
     app.include_router(GraphQLRouter(build_schema(), context_getter=context), prefix="/graphql")
+
+    add_download_route(app, settings)  # GET /packs/{packId}.zip (market document packs)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

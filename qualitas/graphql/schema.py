@@ -80,7 +80,23 @@ PLUGINS = (
     ("qualitas.graphql.gap", "GapQuery", None),
     ("qualitas.graphql.nlp", "NlpQuery", None),
     ("qualitas.graphql.edge", "EdgeQuery", "EdgeSubscription"),
+    ("qualitas.graphql.packs", "PackQuery", None),
 )
+#: Rooms that add GraphQL mutations: (module, Mutation type name).
+MUTATION_PLUGINS = (("qualitas.graphql.packs", "PackMutation"),)
+
+
+def _mutation_types() -> list[type]:
+    out: list[type] = []
+    for name, mutation in MUTATION_PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # that room is not in this checkout
+            if exc.name is not None and name.startswith(exc.name):
+                continue
+            raise
+        out.append(getattr(module, mutation))
+    return out
 
 
 def _plugin_types() -> tuple[list[type], list[type]]:
@@ -102,9 +118,12 @@ def _plugin_types() -> tuple[list[type], list[type]]:
 def build_schema() -> strawberry.Schema:
     queries, subscriptions = _plugin_types()
     query = merge_types("Query", tuple(queries))
+    mutations = _mutation_types()
+    mutation = merge_types("Mutation", tuple(mutations)) if mutations else None
     if subscriptions:
-        return strawberry.Schema(query=query, subscription=merge_types("Subscription", tuple(subscriptions)))
-    return strawberry.Schema(query=query)
+        return strawberry.Schema(query=query, mutation=mutation,
+                                 subscription=merge_types("Subscription", tuple(subscriptions)))
+    return strawberry.Schema(query=query, mutation=mutation)
 
 
 def sdl() -> str:

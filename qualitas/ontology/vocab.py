@@ -36,6 +36,7 @@ class Q(DefinedNamespace):
     ParameterSet: URIRef
     ParameterSpecification: URIRef
     Part: URIRef
+    PriorityPartRepair: URIRef
     ProcessParameter: URIRef
     ProcessStep: URIRef
     Product: URIRef
@@ -45,6 +46,7 @@ class Q(DefinedNamespace):
     QualitySubsystem: URIRef
     RawSeries: URIRef
     Regulation: URIRef
+    RepairCriterionScore: URIRef
     Requirement: URIRef
     Routing: URIRef
     SerialUnit: URIRef
@@ -84,7 +86,9 @@ class Q(DefinedNamespace):
     hasLine: URIRef
     hasMechanism: URIRef
     hasObservation: URIRef
+    hasPriorityPartRepair: URIRef
     hasRawSeries: URIRef
+    hasRepairCriterionScore: URIRef
     hasRequirement: URIRef
     hasResult: URIRef
     hasSpecification: URIRef
@@ -142,10 +146,12 @@ class Q(DefinedNamespace):
     country: URIRef
     cp: URIRef
     cpk: URIRef
+    criterion: URIRef
     declarationClass: URIRef
     designator: URIRef
     deviceClass: URIRef
     digitalLink: URIRef
+    disassemblySteps: URIRef
     documentNumber: URIRef
     dryRun: URIRef
     ecNumber: URIRef
@@ -155,6 +161,7 @@ class Q(DefinedNamespace):
     epc: URIRef
     equipmentId: URIRef
     evidence: URIRef
+    fastenerType: URIRef
     firstSampleAt: URIRef
     grade: URIRef
     gtin: URIRef
@@ -175,8 +182,11 @@ class Q(DefinedNamespace):
     nominal: URIRef
     observation: URIRef
     partNumber: URIRef
+    partPresent: URIRef
+    points: URIRef
     position: URIRef
     previousValue: URIRef
+    priorityPart: URIRef
     productCode: URIRef
     productName: URIRef
     quantity: URIRef
@@ -184,6 +194,7 @@ class Q(DefinedNamespace):
     reason: URIRef
     receivedOn: URIRef
     regulationNumber: URIRef
+    repairInformationScore: URIRef
     requestedValue: URIRef
     requirementText: URIRef
     revision: URIRef
@@ -196,6 +207,8 @@ class Q(DefinedNamespace):
     seriesKey: URIRef
     severity: URIRef
     signal: URIRef
+    softwareUpdateYears: URIRef
+    sparePartsScore: URIRef
     standardDeviation: URIRef
     startedAt: URIRef
     substanceCategory: URIRef
@@ -206,6 +219,7 @@ class Q(DefinedNamespace):
     telephone: URIRef
     text: URIRef
     tolerance: URIRef
+    toolType: URIRef
     udiDi: URIRef
     udiProductionIdentifier: URIRef
     upperControlLimit: URIRef

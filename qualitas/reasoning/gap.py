@@ -40,6 +40,8 @@ from qualitas.errors import QualitasError
 from qualitas.ontology import ONTOLOGY_FILE, Q
 from qualitas.reasoning import trace as tr
 from qualitas.reasoning._sparql import values
+from qualitas.reasoning.repairability import REGULATION_ID as REPAIRABILITY_REGULATION
+from qualitas.reasoning.repairability import RepairabilityReport, repairability
 from qualitas.reasoning.screening import ScreeningReport, screen
 from qualitas.regulations.applicability import ApplicableRegulation, ProductProfile, applicable_regulations
 from qualitas.regulations.catalog import Catalog, catalog_graph, default_catalog
@@ -163,6 +165,9 @@ class GapReport:
     timings_ms: tuple[tuple[str, float], ...]
     data_graph: Graph = field(compare=False, repr=False)
     shapes_graph: Graph = field(compare=False, repr=False)
+    #: EU repairability class and French index, for products the EU smartphone and
+    #: tablet energy label (Regulation (EU) 2023/1669) applies to; None otherwise.
+    repairability: RepairabilityReport | None = None
 
 
 class GapError(QualitasError):
@@ -177,6 +182,7 @@ _FORWARD = (
     Q.hasFeature, Q.market, Q.hasCompositionEntry, Q.material, Q.substance, Q.claimsExemption,
     Q.reportedMaterial, Q.declaresMaterial, Q.declaredBy, Q.equipment, Q.hasCalibration, Q.usedParameterSet,
     Q.step, Q.hasObservation, Q.parameter, Q.hasSpecification, Q.hasResult, Q.ofPart, DCTERMS.references,
+    Q.hasPriorityPartRepair, Q.hasRepairCriterionScore,
 )
 #: Links followed backwards (?s p node): evidence and instances pointing at a node.
 _INVERSE = (Q.about, Q.reportFor, Q.declarationFor, Q.ofPart, Q.ofProduct, Q.forStep, Q.certificateFor)
@@ -424,51 +430,186 @@ def inference_terms(shapes: Graph) -> frozenset[URIRef]:
     return frozenset(need)
 
 
-def infer(graph: Graph) -> Graph:
-    """OWL 2 RL closure (owlrl) of ``graph`` under the ontology's class and property
-    axioms; returns the data with the inferred assertions, without the axioms and
-    without OWL RL's bookkeeping triples (reflexive owl:sameAs, owl:Thing)."""
-    import owlrl
+@dataclass(frozen=True)
+class _Entailment:
+    """The ontology's class and property axioms, closed once: what each class and
+    property entails (OWL 2 RL rules cax-sco, cax-eqc, prp-spo1, prp-eqp, prp-inv)."""
 
-    tbox = _tbox()
-    # Only triples the class and property axioms can act on go through the closure
-    # (types, and properties the axioms name); values and labels stay outside. This
-    # keeps OWL RL proportional to the links of the subgraph, not to all its triples.
-    props = {t for s, p, o in tbox if p in (RDFS.subPropertyOf, OWL.inverseOf, OWL.equivalentProperty)
-             for t in (s, o)}
-    work = Graph()
-    for t in graph:
-        if t[1] == RDF.type or t[1] in props:
-            work.add(t)
-    work += tbox
-    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(work)
+    supers: dict[Node, frozenset[Node]]  # class -> its superclasses (transitive, without itself)
+    super_props: dict[Node, frozenset[Node]]  # property -> its super-properties (transitive)
+    inverses: dict[Node, frozenset[Node]]  # property -> its inverse properties
+
+
+_ENTAILMENT: list[_Entailment] = []
+
+
+def _reach(edges: dict[Node, set[Node]]) -> dict[Node, frozenset[Node]]:
+    out: dict[Node, frozenset[Node]] = {}
+    for start in edges:
+        seen: set[Node] = set()
+        todo = list(edges[start])
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(edges.get(n, ()))
+        seen.discard(start)
+        out[start] = frozenset(seen)
+    return out
+
+
+def _entailment() -> _Entailment:
+    if not _ENTAILMENT:
+        tbox = _tbox()
+        cls: dict[Node, set[Node]] = defaultdict(set)
+        prop: dict[Node, set[Node]] = defaultdict(set)
+        inv: dict[Node, set[Node]] = defaultdict(set)
+        for s, o in tbox.subject_objects(RDFS.subClassOf):
+            cls[s].add(o)
+        for s, o in tbox.subject_objects(OWL.equivalentClass):
+            cls[s].add(o)
+            cls[o].add(s)
+        for s, o in tbox.subject_objects(RDFS.subPropertyOf):
+            prop[s].add(o)
+        for s, o in tbox.subject_objects(OWL.equivalentProperty):
+            prop[s].add(o)
+            prop[o].add(s)
+        for s, o in tbox.subject_objects(OWL.inverseOf):
+            inv[s].add(o)
+            inv[o].add(s)
+        _ENTAILMENT.append(_Entailment(
+            supers=_reach(cls), super_props=_reach(prop), inverses={k: frozenset(v) for k, v in inv.items()},
+        ))
+    return _ENTAILMENT[0]
+
+
+_NOT_INFERRED_TYPES = frozenset({OWL.Thing, RDFS.Resource, OWL.Class, RDFS.Class})
+
+
+def infer(graph: Graph) -> Graph:
+    """The OWL 2 RL consequences of ``graph`` under the ontology's class and property
+    axioms (subclass, equivalent class, sub-property, equivalent property, inverse):
+    returns the data with the inferred assertions, without the axioms and without
+    OWL RL's bookkeeping triples (reflexive owl:sameAs, owl:Thing).
+
+    Only those axioms are in the ontology's T-box used here, so their closure is
+    computed once (``_entailment``) and applied in one pass over the types and the
+    properties the axioms name, instead of running a general OWL RL engine to a
+    fixpoint over the subgraph: the same triples, in time linear in the subgraph.
+    https://www.w3.org/TR/owl2-profiles/#Reasoning_in_OWL_2_RL_and_RDF_Graphs_using_Rules
+    (tables 5 and 9).
+    """
+    ent = _entailment()
     out = Graph()
     out += graph
-    for s, p, o in work:
-        if (s, p, o) in tbox or p in _TBOX_PREDICATES:
+    q_ns = str(Q)
+    owl_ns = str(OWL)
+    for s, c in list(graph.subject_objects(RDF.type)):
+        if isinstance(s, RdfLiteral) or str(s).startswith(q_ns):
             continue
-        if p == OWL.sameAs or (p == RDF.type and (o in (OWL.Thing, RDFS.Resource, OWL.Class, RDFS.Class)
-                                                  or str(o).startswith(str(OWL)))):
-            continue
-        if isinstance(s, RdfLiteral):
-            continue
-        if str(s).startswith(str(Q)) and p == RDF.type:  # vocabulary terms typed by the closure
-            continue
-        out.add((s, p, o))
+        for sup in ent.supers.get(c, ()):
+            if sup not in _NOT_INFERRED_TYPES and not str(sup).startswith(owl_ns):
+                out.add((s, RDF.type, sup))
+    props = set(ent.super_props) | set(ent.inverses)
+    todo: list[tuple[Node, Node, Node]] = [t for p in props for t in graph.triples((None, p, None))]
+    seen: set[tuple[Node, Node, Node]] = set(todo)
+    while todo:
+        s, p, o = todo.pop()
+        derived = [(s, sup, o) for sup in ent.super_props.get(p, ())]
+        derived += [(o, i, s) for i in ent.inverses.get(p, ())]
+        for t in derived:
+            if t not in seen:
+                seen.add(t)
+                todo.append(t)
+                if not isinstance(t[0], RdfLiteral) and t[1] not in _TBOX_PREDICATES and t[1] != OWL.sameAs:
+                    out.add(t)
     return out
 
 
 # ---------------------------------------------------------------- pySHACL
 
 
+def _guard(shapes: Graph, shape: Node) -> tuple[URIRef, frozenset[Node]] | None:
+    """The guard of a shape written ``sh:or ( [ sh:not GUARD ] ... )`` where GUARD is
+    a property shape on a plain predicate with ``sh:hasValue`` (or ``sh:in`` with
+    ``sh:minCount`` >= 1): ``(predicate, values)``. A focus node with no value of the
+    predicate among ``values`` fails GUARD, so ``sh:not GUARD`` and the whole
+    ``sh:or`` conform for it (SHACL 4.6.2, 4.6.3)."""
+    members = list(shapes.objects(shape, SH["or"]))
+    if len(members) != 1:
+        return None
+    items = list(Collection(shapes, members[0]))
+    if not items:
+        return None
+    guard = shapes.value(items[0], SH["not"])
+    if guard is None or len(set(shapes.predicate_objects(items[0]))) != 1:
+        return None
+    path = shapes.value(guard, SH.path)
+    if not isinstance(path, URIRef):
+        return None
+    has = list(shapes.objects(guard, SH.hasValue))
+    if has:
+        return path, frozenset(has)
+    listed = shapes.value(guard, SH["in"])
+    min_count = shapes.value(guard, SH.minCount)
+    if listed is not None and isinstance(min_count, RdfLiteral) and int(str(min_count)) >= 1:
+        return path, frozenset(Collection(shapes, listed))
+    return None
+
+
+def _narrowed(data: Graph, shapes: Graph) -> Graph:
+    """``shapes`` with the class target of every guarded shape (see ``_guard``) replaced
+    by the focus nodes its guard selects, which are the only ones it can report on.
+
+    Same results as the original shapes, on the same data: a focus node the guard does
+    not select conforms. pySHACL builds a full result for every inner failure of a
+    ``sh:or`` member, so a substance-limit shape over thousands of composition entries
+    costs seconds; narrowed, it costs the entries that contain the substance.
+    """
+    out: Graph | None = None
+    sub_classes: dict[Node, set[Node]] = {}
+    for shape in set(shapes.subjects(RDF.type, SH.NodeShape)):
+        targets = list(shapes.objects(shape, SH.targetClass))
+        if len(targets) != 1 or any(True for _ in shapes.objects(shape, SH.targetNode)) or any(
+            (shape, p, None) in shapes for p in (SH.targetSubjectsOf, SH.targetObjectsOf)
+        ):
+            continue
+        guard = _guard(shapes, shape)
+        if guard is None:
+            continue
+        cls = targets[0]
+        if cls not in sub_classes:  # SHACL instances: rdf:type/rdfs:subClassOf* in the data graph
+            seen, todo = {cls}, [cls]
+            while todo:
+                for sub in data.subjects(RDFS.subClassOf, todo.pop()):
+                    if sub not in seen:
+                        seen.add(sub)
+                        todo.append(sub)
+            sub_classes[cls] = seen
+        path, wanted = guard
+        nodes = {s for v in wanted for s in data.subjects(path, v)
+                 if any((s, RDF.type, c) in data for c in sub_classes[cls])}
+        if out is None:
+            out = Graph()
+            out += shapes
+        out.remove((shape, SH.targetClass, cls))
+        for n in nodes:
+            out.add((shape, SH.targetNode, n))
+    return out if out is not None else shapes
+
+
 def validate(data: Graph, shapes: Graph) -> tuple[bool, Graph]:
-    """pySHACL on ``data`` with ``shapes``, no further inference (it already ran)."""
+    """pySHACL on ``data`` with ``shapes``, no further inference (it already ran).
+
+    The report is pySHACL's own for ``data`` and ``shapes``; guarded shapes are run on
+    the focus nodes their guard selects (``_narrowed``), which yields the same report.
+    """
     from pyshacl import validate as shacl_validate
 
     try:
         conforms, report, _ = shacl_validate(
-            data, shacl_graph=shapes, inference="none", abort_on_first=False, allow_warnings=True,
-            meta_shacl=False, advanced=False, debug=False,
+            data, shacl_graph=_narrowed(data, shapes), inference="none", abort_on_first=False,
+            allow_warnings=True, meta_shacl=False, advanced=False, debug=False,
         )
     except Exception as exc:  # pySHACL raises its own and plain errors on broken shapes
         raise GapError(f"SHACL validation failed: {exc}") from exc
@@ -864,6 +1005,8 @@ def gap_report(
     lap("as_built")
     screening = screen(data, product, catalog, regulation_ids=ids, market=market, on=on)
     lap("screening")
+    repair = repairability(data, product) if REPAIRABILITY_REGULATION in ids else None
+    lap("repairability")
     findings = _merge(shacl, _as_built_findings(built, data)) + _screening_findings(screening, catalog, data)
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.regulation_id or "~", f.kind, f.subject_label,
                                  f.expected))
@@ -884,6 +1027,8 @@ def gap_report(
     not_checkable = [f"{c.regulation_id}: {c.message_en} (no {c.kind} data)" for c in checks
                      if c.status == "not_checkable"]
     not_checkable += [f"{g.screen}: {g.subject}: {g.reason}" for g in screening.not_checkable]
+    if repair is not None:
+        not_checkable += [f"{REPAIRABILITY_REGULATION}: repairability data missing: {m}" for m in repair.missing]
     severities: dict[str, int] = defaultdict(int)
     for f in findings:
         severities[f.severity] += 1
@@ -904,6 +1049,7 @@ def gap_report(
         requirements=tuple(checks), screening=screening, as_built=built, inferred=inferred,
         focus_triples=len(data), validation_conforms=conforms, validation_report_ttl=ttl,
         validation_report_jsonld=jsonld, timings_ms=tuple(timings), data_graph=data, shapes_graph=shapes,
+        repairability=repair,
     )
 
 

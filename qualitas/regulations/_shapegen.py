@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from qualitas.regulations.catalog import Catalog, Limit, Regulation, load_catalog
+from qualitas.regulations.catalog import Catalog, Limit, LimitScope, Regulation, load_catalog
 
 HERE = Path(__file__).parent
 OUT = HERE / "shapes" / "substance-limits.ttl"
@@ -31,7 +32,17 @@ HEADER = """\
 @prefix qrs:     <https://w3id.org/qualitas/regulations/shapes#> .
 @prefix reg:     <https://w3id.org/qualitas/id/regulation/> .
 @prefix sub:     <https://w3id.org/qualitas/id/substance/> .
+@prefix cat:     <https://w3id.org/qualitas/id/category/> .
+@prefix feat:    <https://w3id.org/qualitas/id/category/feature/> .
 """
+
+#: From a composition entry to the products whose BOM contains the declared part, at
+#: any depth (entry <- declaration -> part <- BOM line <- BOM <- product, repeated).
+_TO_PRODUCTS = (
+    "[ sh:inversePath q:hasCompositionEntry ] q:declarationFor "
+    "[ sh:zeroOrMorePath ( [ sh:inversePath q:component ] [ sh:inversePath q:hasLine ] "
+    "[ sh:inversePath q:hasBOM ] ) ]"
+)
 
 
 def _esc(text: str) -> str:
@@ -43,7 +54,41 @@ def _clause(basis: str, default: str) -> str:
     return m.group(1) if m else default
 
 
-def _limit_shape(r: Regulation, lim: Limit) -> str:
+def _implying(categories: tuple[str, ...], implied: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """``categories`` and every category that implies one of them (the catalog's
+    ``implied_categories``: a product of category ev_charging_equipment is electrical
+    equipment), as a product records only its own categories."""
+    out = set(categories)
+    grew = True
+    while grew:
+        grew = False
+        for cat, implies in implied.items():
+            if cat != "*" and cat not in out and out & set(implies):
+                out.add(cat)
+                grew = True
+    return sorted(out)
+
+
+def _out_of_scope(scope: LimitScope | None, implied: Mapping[str, tuple[str, ...]]) -> str:
+    """``sh:or`` members that hold when the entry is outside the limit's own scope:
+    a required product feature missing, an excluded product category, or a material
+    whose grade does not match the pattern."""
+    if scope is None:
+        return ""
+    out = ""
+    for f in scope.features:
+        out += f"\n        [ sh:not [ sh:path ( {_TO_PRODUCTS} q:hasFeature ) ; sh:hasValue feat:{f} ] ]"
+    if scope.excluded_categories:
+        cats = " ".join(f"cat:{c}" for c in _implying(scope.excluded_categories, implied))
+        out += (f"\n        [ sh:path ( {_TO_PRODUCTS} q:hasCategory ) ;\n"
+                f"          sh:qualifiedValueShape [ sh:in ( {cats} ) ] ; sh:qualifiedMinCount 1 ]")
+    if scope.material_pattern:
+        out += (f"\n        [ sh:not [ sh:path ( q:material q:grade ) ; sh:minCount 1 ; "
+                f'sh:pattern "{_esc(scope.material_pattern)}" ; sh:flags "i" ] ]')
+    return out
+
+
+def _limit_shape(r: Regulation, lim: Limit, implied: Mapping[str, tuple[str, ...]]) -> str:
     assert lim.cas
     name = f"{r.id}--limit-{lim.cas}"
     fraction = (lim.max_percent_w_w / Decimal(100)).normalize()
@@ -61,7 +106,7 @@ qrs:{name} a sh:NodeShape , q:Requirement ;
     q:clause "{_esc(clause)}" ;
     sh:targetClass q:CompositionEntry ;
     sh:or (
-        [ sh:not [ sh:path q:substance ; sh:hasValue sub:{lim.cas} ] ]
+        [ sh:not [ sh:path q:substance ; sh:hasValue sub:{lim.cas} ] ]{_out_of_scope(lim.scope, implied)}
         [ sh:path q:massFraction ; sh:minCount 1 ; sh:maxInclusive "{fraction}"^^xsd:decimal ]{exempt}
     ) ;
     sh:message "{_esc(lim.substance)} exceeds {pct} % w/w ({_esc(r.short_name or r.id)}, {_esc(clause)})"@en ,
@@ -102,7 +147,7 @@ def render(catalog: Catalog | None = None) -> str:
         for lim in r.limits:
             if lim.cas and lim.cas not in seen:
                 seen.add(lim.cas)
-                parts.append(_limit_shape(r, lim))
+                parts.append(_limit_shape(r, lim, catalog.rules.implied_categories))
         if r.substances:
             parts.append(_svhc_shape(r))
     return "".join(parts)

@@ -108,6 +108,23 @@ class Dates:
 
 
 @dataclass(frozen=True)
+class LimitScope:
+    """Which articles a limit binds, where the law narrows it below the record's scope.
+
+    ``features``: the product must have all of them (REACH Annex XVII entry 63(7):
+    supplied to the general public and mouthable by children); ``excluded_categories``:
+    products in any of them are outside it (entry 63(8)(j) and 63(16): articles within
+    the scope of RoHS 2011/65/EU, the Toy Safety Directive, packaging);
+    ``material_pattern``: a regular expression the grade of the declared material must
+    match (entry 63(14): PVC material).
+    """
+
+    features: tuple[str, ...] = ()
+    excluded_categories: tuple[str, ...] = ()
+    material_pattern: str | None = None
+
+
+@dataclass(frozen=True)
 class Limit:
     """A maximum concentration (e.g. RoHS Annex II), in percent by weight."""
 
@@ -115,6 +132,7 @@ class Limit:
     cas: str | None
     max_percent_w_w: Decimal
     basis: str
+    scope: LimitScope | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +310,16 @@ def _decimal(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
+def _limit_scope(raw: Any) -> LimitScope | None:
+    if not isinstance(raw, dict):
+        return None
+    pattern = raw.get("material_pattern")
+    return LimitScope(
+        features=_tuple(raw.get("features")), excluded_categories=_tuple(raw.get("excluded_categories")),
+        material_pattern=None if pattern is None else str(pattern),
+    )
+
+
 def _record(raw: Mapping[str, Any], file: str) -> Regulation:
     """Build a record; assumes :func:`_record_issues` found nothing fatal."""
     dates = raw.get("dates") or {}
@@ -328,6 +356,7 @@ def _record(raw: Mapping[str, Any], file: str) -> Regulation:
                 cas=(str(x["cas"]).strip() or None) if x.get("cas") else None,
                 max_percent_w_w=_decimal(x.get("max_percent_w_w")),
                 basis=str(x.get("basis") or ""),
+                scope=_limit_scope(x.get("scope")),
             )
             for x in raw.get("limits") or ()
         ),
@@ -543,6 +572,22 @@ def _record_issues(file: str, raw: Mapping[str, Any], vocab: Vocabulary) -> list
             bad(f"limits[{i}].max_percent_w_w", f"not a number: {lim.get('max_percent_w_w')!r}")
         if lim.get("cas") and not _CAS.match(str(lim["cas"]).strip()):
             bad(f"limits[{i}].cas", f"not a CAS number: {lim['cas']!r}")
+        lscope = lim.get("scope")
+        if lscope is not None:
+            if not isinstance(lscope, dict):
+                bad(f"limits[{i}].scope", "must be a mapping")
+                continue
+            for f in _tuple(lscope.get("features")):
+                if f not in vocab.features:
+                    bad(f"limits[{i}].scope.features", f"{f!r} is not in the feature vocabulary")
+            for c in _tuple(lscope.get("excluded_categories")):
+                if c not in vocab.categories:
+                    bad(f"limits[{i}].scope.excluded_categories", f"{c!r} is not in the category vocabulary")
+            if lscope.get("material_pattern") is not None:
+                try:
+                    re.compile(str(lscope["material_pattern"]))
+                except re.error as exc:
+                    bad(f"limits[{i}].scope.material_pattern", f"not a regular expression: {exc}")
     for i, sub in enumerate(raw.get("substances") or ()):
         if not isinstance(sub, dict):
             bad(f"substances[{i}]", "must be a mapping")

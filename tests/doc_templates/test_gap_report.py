@@ -60,3 +60,15 @@ def test_pdf_has_findings_and_chinese(store: Path, tmp_path: Path) -> None:
     assert "合规差距报告" in text and "校准" in text  # Chinese rendered with a CJK font, not tofu
     assert "六价铬" in text and "Cr(VI)" in text  # the China RoHS table
     assert "Evidence appendix" in text
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils (pdftotext)")
+def test_pdf_has_the_repairability_class_of_a_smartphone(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "qp6.pdf"
+    result = runner.invoke(app, ["--store", str(store), "gap", "QP-6", "--market", "EU", "--date", "2026-11-26",
+                                 "--format", "pdf", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Repairability" in text and "可维修性" in text
+    assert "3.64" in text and "Class / 等级: B" in text  # R = 3.6425, class B (Regulation (EU) 2023/1669)
+    assert "6.8" in text and "indice de réparabilité" in text

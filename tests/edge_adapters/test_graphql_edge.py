@@ -1,13 +1,31 @@
-"""GraphQL: the `alerts` subscription over the hub create_app makes, and recorded alarms."""
+"""GraphQL: the `alerts` subscription over the hub create_app makes (in-process, and over
+a real uvicorn server with the graphql-transport-ws protocol), and recorded alarms."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from websockets.asyncio.client import ClientConnection, connect
 
 from qualitas.edge_adapters._model import Alarm, RawHit
 from qualitas.edge_adapters.alerts import AlertHub
+from qualitas.edge_adapters.config import parse_config
 from qualitas.edge_adapters.graph import GraphRecorder, alarm_triples
+from qualitas.edge_adapters.runner import EdgeRunner
+from qualitas.edge_adapters.simulator import free_port
+from qualitas.graphql.app import create_app
 from qualitas.graphql.schema import build_schema
+from qualitas.settings import Settings
 from qualitas.store import open_store
 
 ALARM = Alarm(
@@ -77,3 +95,88 @@ def test_create_app_puts_a_hub_in_the_context() -> None:
 
     app = create_app(Settings(), store=open_store(None))
     assert isinstance(app.state.alerts, AlertHub)
+
+
+# ---------------------------------------------------------------- over a real server
+
+
+@dataclass(frozen=True)
+class Served:
+    app: FastAPI
+    ws_url: str
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``create_app(settings)`` under uvicorn on a free loopback port, in a thread."""
+    port = free_port()
+    settings = Settings(store=tmp_path_factory.mktemp("edge-api") / "store", host="127.0.0.1", port=port)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield Served(app, f"ws://127.0.0.1:{port}/graphql")
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+async def _receive(ws: ClientConnection) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    return message
+
+
+async def _until(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_alerts_subscription_over_websocket_receives_a_runner_alarm(served: Served, tmp_path: Path) -> None:
+    hub: AlertHub = served.app.state.alerts
+    async with connect(served.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "graphql-transport-ws"
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert (await _receive(ws))["type"] == "connection_ack"
+        query = (
+            'subscription { alerts(severity: "critical") { id kind signal rule severity message value runId '
+            "evidence { source key value } } }"
+        )
+        await ws.send(json.dumps({"id": "s1", "type": "subscribe", "payload": {"query": query}}))
+        await _until(lambda: hub.subscribers == 1)
+
+        # an edge runner in this process publishes to the app's hub (from its own loop and thread)
+        config = parse_config({"run": {"id": "RUN-G"}, "series_dir": str(tmp_path / "series")})
+        runner = EdgeRunner(config, hub=hub)
+        runner.alarm(ALARM)  # a warning: filtered out by the subscription's severity
+        critical = Alarm(**{**ALARM.__dict__, "id": "RUN-G-alarm-3", "kind": "safety", "severity": "critical"})
+        runner.alarm(critical)
+        await runner.close()
+
+        message = await _receive(ws)
+        assert message == {
+            "id": "s1",
+            "type": "next",
+            "payload": {
+                "data": {
+                    "alerts": {
+                        "id": "RUN-G-alarm-3",
+                        "kind": "safety",
+                        "signal": "weld.temperature",
+                        "rule": "nelson1",
+                        "severity": "critical",
+                        "message": "weld.temperature: one point beyond 3 sigma",
+                        "value": 252.5,
+                        "runId": "RUN-G",
+                        "evidence": [{"source": "plc", "key": "weld.temperature/nelson1", "value": 252.5}],
+                    }
+                }
+            },
+        }
+        await ws.send(json.dumps({"id": "s1", "type": "complete"}))
+        await _until(lambda: hub.subscribers == 0)  # the server let go of the subscription
+    assert [a.id for a in hub.recent(2)] == ["RUN-G-alarm-3", "RUN-G-alarm-1"]

@@ -134,7 +134,8 @@ def test_products_complaints_and_recall_scope(server: str) -> None:
                              complaints(market: "EU") { complaintId serial texts { lang text } }
                              product(id: "CPC-200") { bom { level partNumber material } } }""",
     )["data"]
-    assert {p["modelNumber"] for p in data["products"]} == {"BP-75", "CC-T2-32A", "CPC-200", "QX-EV5"}
+    models = {p["modelNumber"] for p in data["products"]}
+    assert models == {"AG-125", "BP-75", "CC-T2-32A", "CPC-200", "OX-50", "QP-6", "QX-EV5"}
     assert {c["complaintId"] for c in data["complaints"]} == {"CMP-2025-0042", "CMP-2025-0061"}
     assert {"level": 2, "partNumber": "RES-PA66GF30", "material": "PA66+GF30"} in data["product"]["bom"]
     scope = _gql(server, "query ($lot: String!) { recallScope(lotId: $lot) { units { serial } } }", lot=CELL_LOT)

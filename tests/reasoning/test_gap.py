@@ -158,7 +158,7 @@ def _drop_exemption(g: Graph) -> None:
 
 
 def _drop_marking(g: Graph) -> None:
-    g.remove((mint("product", "CC-T2-32A"), Q.marking, Literal("weee_crossed_out_bin")))
+    g.remove((mint("product", "CC-T2-32A"), Q.marking, Literal("crossed_out_wheeled_bin")))
 
 
 def _expire_calibration(g: Graph) -> None:
@@ -182,7 +182,7 @@ def _outdated_paramset(g: Graph) -> None:
 
 BREAKS = {
     "no technical file": (_drop_doc("TF-CC-T2-32A"), "missing_document", "technical_documentation"),
-    "no WEEE bin": (_drop_marking, "missing_marking", "weee_crossed_out_bin"),
+    "no WEEE bin": (_drop_marking, "missing_marking", "crossed_out_wheeled_bin"),
     "no Art. 33 communication": (_drop_doc("ART33-CBL-5G6"), "svhc_communication",
                                  "REACH Art. 33 communication for the article"),
     "wrong jacket material": (_retype_report, "material_mismatch", "TPE-V0"),

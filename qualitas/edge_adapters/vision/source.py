@@ -38,6 +38,7 @@ class VisionAdapter:
         self.reconnects = 0
         self.connected = asyncio.Event()
         self.last_error: str | None = None
+        self.finished = False  # every frame inspected (not looping): done, not down
         self._stop = asyncio.Event()
 
     @property
@@ -70,4 +71,5 @@ class VisionAdapter:
             next_at += period
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), max(0.0, next_at - time.monotonic()))
+        self.finished = not self._stop.is_set()
         self.connected.clear()
