@@ -204,6 +204,9 @@ class Rule(_Model):
     when: Condition
     then: list[Action]
     corroborate: Corroboration | None = None
+    #: After the rule fires, further firings within this many seconds are counted,
+    #: not acted on: one excursion opens one work order, not one per alarm.
+    cooldown_s: float = Field(default=0.0, ge=0)
     enabled: bool = True
 
 

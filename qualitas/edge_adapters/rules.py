@@ -126,6 +126,9 @@ class RuleEngine:
         self.clock = clock
         self.latest: dict[str, Sample] = {}
         self._last_write: dict[str, float] = {}
+        self._last_fired: dict[str, float] = {}
+        #: Firings a rule's cooldown held back, per rule id.
+        self.cooled_down: dict[str, int] = {}
         self._filters: dict[str, CorroborationFilter] = {}
         self._by_signal: dict[str, list[Rule]] = {}
         self.writes = 0
@@ -198,6 +201,12 @@ class RuleEngine:
     # -------------------------------------------------------------- actions
 
     async def _execute(self, rule: Rule, evidence: Corroborated, alarm_ids: tuple[str, ...]) -> list[ActionRecord]:
+        now = self.clock()
+        last = self._last_fired.get(rule.id)
+        if rule.cooldown_s and last is not None and now - last < rule.cooldown_s:
+            self.cooled_down[rule.id] = self.cooled_down.get(rule.id, 0) + 1
+            return []
+        self._last_fired[rule.id] = now
         records = []
         for action in rule.then:
             if action.writes:

@@ -68,3 +68,53 @@ def test_a_writing_rule_without_corroboration_is_refused_at_load() -> None:
 def test_target_needs_one_address() -> None:
     with pytest.raises(ValueError):
         Target(source="plc", min=0, max=1, max_step=1)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.actions: list[object] = []
+
+    def alarm(self, alarm: object) -> None:
+        pass
+
+    def action(self, record: object) -> None:
+        self.actions.append(record)
+
+
+async def test_a_cooldown_turns_an_excursion_into_one_work_order() -> None:
+    from qualitas.edge_adapters._model import Alarm
+
+    rule = Rule.model_validate(
+        {
+            "id": "drift",
+            "when": {"alarm": "weld.temperature"},
+            "cooldown_s": 60,
+            "then": [{"work_order": {"title": "check heater", "assignee": "maintenance"}}],
+        }
+    )
+    now = [1000.0]
+    sink = _Recorder()
+    engine = RuleEngine([rule], {}, actuators={}, sink=sink, clock=lambda: now[0])
+
+    def alarm(i: int) -> Alarm:
+        return Alarm(
+            id=f"a{i}",
+            kind="spc",
+            signal="weld.temperature",
+            rule="nelson1",
+            severity="warning",
+            message="drift",
+            ts=now[0],
+            value=252.0,
+            evidence=(),
+            run_id="R",
+        )
+
+    for i in range(10):  # ten alarms of one excursion, five seconds apart
+        await engine.on_alarm(alarm(i))
+        now[0] += 5
+    assert len(sink.actions) == 1
+    assert engine.cooled_down == {"drift": 9}
+    now[0] += 60  # a later excursion opens a new one
+    await engine.on_alarm(alarm(99))
+    assert len(sink.actions) == 2
