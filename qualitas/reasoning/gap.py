@@ -486,7 +486,7 @@ def _entailment() -> _Entailment:
 _NOT_INFERRED_TYPES = frozenset({OWL.Thing, RDFS.Resource, OWL.Class, RDFS.Class})
 
 
-def infer(graph: Graph) -> Graph:
+def infer(graph: Graph, *, inplace: bool = False) -> Graph:
     """The OWL 2 RL consequences of ``graph`` under the ontology's class and property
     axioms (subclass, equivalent class, sub-property, equivalent property, inverse):
     returns the data with the inferred assertions, without the axioms and without
@@ -497,11 +497,14 @@ def infer(graph: Graph) -> Graph:
     properties the axioms name, instead of running a general OWL RL engine to a
     fixpoint over the subgraph: the same triples, in time linear in the subgraph.
     https://www.w3.org/TR/owl2-profiles/#Reasoning_in_OWL_2_RL_and_RDF_Graphs_using_Rules
-    (tables 5 and 9).
+    (tables 5 and 9). ``inplace`` adds the inferred triples to ``graph`` itself.
     """
     ent = _entailment()
-    out = Graph()
-    out += graph
+    if inplace:
+        out = graph
+    else:
+        out = Graph()
+        out += graph
     q_ns = str(Q)
     owl_ns = str(OWL)
     for s, c in list(graph.subject_objects(RDF.type)):
@@ -511,7 +514,7 @@ def infer(graph: Graph) -> Graph:
             if sup not in _NOT_INFERRED_TYPES and not str(sup).startswith(owl_ns):
                 out.add((s, RDF.type, sup))
     props = set(ent.super_props) | set(ent.inverses)
-    todo: list[tuple[Node, Node, Node]] = [t for p in props for t in graph.triples((None, p, None))]
+    todo: list[tuple[Node, Node, Node]] = [t for p in props for t in list(graph.triples((None, p, None)))]
     seen: set[tuple[Node, Node, Node]] = set(todo)
     while todo:
         s, p, o = todo.pop()
@@ -994,7 +997,7 @@ def gap_report(
     lap("focus_subgraph")
     inferred = bool(inference_terms(shapes))
     if inferred:
-        data = infer(data)
+        data = infer(data, inplace=True)
     lap("owl_rl")
     conforms, report = validate(data, shapes)
     lap("pyshacl")
