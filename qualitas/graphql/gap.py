@@ -7,6 +7,7 @@ dataclasses to strawberry types; the SHACL report is returned as Turtle and JSON
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import strawberry
 from graphql import GraphQLError
@@ -14,6 +15,7 @@ from strawberry.types import Info
 
 from qualitas.errors import QualitasError, mapping_for
 from qualitas.reasoning import gap as core
+from qualitas.reasoning.repairability import RepairabilityReport
 
 
 @strawberry.type
@@ -84,6 +86,38 @@ class ChinaRohsTable:
     rows: list[ChinaRohsRow]
 
 
+@strawberry.type(description="One weighted parameter of the EU repairability index (Regulation 2023/1669).")
+class RepairParameter:
+    symbol: str
+    name_en: str
+    name_zh: str
+    weight: Decimal
+    score: Decimal | None
+    basis: str
+
+
+@strawberry.type
+class RepairCriterion:
+    code: str
+    name_en: str
+    name_fr: str
+    points: Decimal | None
+    max_points: Decimal
+
+
+@strawberry.type(description="EU repairability class (2023/1669 Annex IV) and the French index, with what was missing.")
+class Repairability:
+    eu_index: Decimal | None
+    eu_class: str | None
+    eu_parameters: list[RepairParameter]
+    eu_missing: list[str]
+    french_index: Decimal | None
+    french_applies: bool
+    french_status: str
+    french_criteria: list[RepairCriterion]
+    french_missing: list[str]
+
+
 @strawberry.type
 class GapReport:
     product_id: str
@@ -97,6 +131,7 @@ class GapReport:
     findings: list[GapFinding]
     requirements: list[GapRequirement]
     china_rohs: ChinaRohsTable | None
+    repairability: Repairability | None
     validation_report_turtle: str
     validation_report_jsonld: str
 
@@ -126,7 +161,26 @@ def _convert(r: core.GapReport) -> GapReport:
             rows=[ChinaRohsRow(part_number=x.part_number, part_name=x.part_name, marks=list(x.marks))
                   for x in table.rows],
         ),
+        repairability=_repairability(r.repairability),
         validation_report_turtle=r.validation_report_ttl, validation_report_jsonld=r.validation_report_jsonld,
+    )
+
+
+def _repairability(r: RepairabilityReport | None) -> Repairability | None:
+    if r is None:
+        return None
+    return Repairability(
+        eu_index=r.eu.index,
+        eu_class=r.eu.repairability_class,
+        eu_parameters=[RepairParameter(symbol=p.symbol, name_en=p.name_en, name_zh=p.name_zh, weight=p.weight,
+                                       score=p.score, basis=p.basis) for p in r.eu.parameters],
+        eu_missing=list(r.eu.missing),
+        french_index=r.french.index,
+        french_applies=r.french.applies,
+        french_status=r.french.status,
+        french_criteria=[RepairCriterion(code=c.code, name_en=c.name_en, name_fr=c.name_fr, points=c.points,
+                                         max_points=c.max_points) for c in r.french.criteria],
+        french_missing=list(r.french.missing),
     )
 
 

@@ -28,3 +28,28 @@ def test_gap_report_unknown_product(demo_store: GraphStore) -> None:
         '{ gapReport(productId: "NOPE", market: "EU") { conforms } }', context_value={"store": demo_store}
     )
     assert result.errors and result.errors[0].extensions["code"] == "NOT_FOUND"  # type: ignore[index]
+
+
+def test_gap_report_carries_the_repairability_class(demo_store: GraphStore) -> None:
+    result = build_schema().execute_sync(
+        """{ gapReport(productId: "QP-6", market: "EU", date: "2026-11-26") {
+              repairability { euIndex euClass euMissing eu: euParameters { symbol weight score }
+                              frenchApplies frenchIndex } } }""",
+        context_value={"store": demo_store},
+    )
+    assert result.errors is None, result.errors
+    rep = result.data["gapReport"]["repairability"]  # type: ignore[index]
+    # 0.25 x 3.35 + 0.15 x (3.90 + 3.80 + 4 + 3 + 4) = 3.6425 -> class B (3.35 <= R < 4.00)
+    assert rep["euClass"] == "B"
+    assert rep["euIndex"].startswith("3.64")
+    assert rep["euMissing"] == []
+    assert rep["frenchApplies"] is False  # phones left the French index when the EU label applied
+
+
+def test_no_repairability_for_a_charging_port_cover(demo_store: GraphStore) -> None:
+    result = build_schema().execute_sync(
+        '{ gapReport(productId: "CPC-200", market: "EU", date: "2026-11-26") { repairability { euClass } } }',
+        context_value={"store": demo_store},
+    )
+    assert result.errors is None, result.errors
+    assert result.data["gapReport"]["repairability"] is None  # type: ignore[index]
