@@ -221,20 +221,29 @@ def composition_lines(graph: Graph, parts: tuple[PartMaterial, ...]) -> tuple[Co
                 material = graph.value(entry, Q.material)
                 substance = graph.value(entry, Q.substance)
                 above = graph.value(entry, Q.aboveThreshold)
-                lines.append(CompositionLine(
-                    entry=str(entry), part=part.part, part_number=part.part_number,
-                    declaration=str(decl), declaration_number=number,
-                    material=_str(graph, material, Q.grade) if material is not None else None,
-                    material_mass_g=masses.get(str(material)) if material is not None else None,
-                    substance_cas=_str(graph, substance, Q.casNumber) if substance is not None else None,
-                    substance_name=_str(graph, substance, Q.name) if substance is not None else None,
-                    category=_str(graph, entry, Q.substanceCategory),
-                    mass_fraction=_dec(graph, entry, Q.massFraction),
-                    above_threshold=None if above is None else str(above).lower() in ("true", "1"),
-                    exemptions=tuple(sorted(
-                        str(c) for ex in graph.objects(entry, Q.claimsExemption) for c in graph.objects(ex, Q.code)
-                    )),
-                ))
+                lines.append(
+                    CompositionLine(
+                        entry=str(entry),
+                        part=part.part,
+                        part_number=part.part_number,
+                        declaration=str(decl),
+                        declaration_number=number,
+                        material=_str(graph, material, Q.grade) if material is not None else None,
+                        material_mass_g=masses.get(str(material)) if material is not None else None,
+                        substance_cas=_str(graph, substance, Q.casNumber) if substance is not None else None,
+                        substance_name=_str(graph, substance, Q.name) if substance is not None else None,
+                        category=_str(graph, entry, Q.substanceCategory),
+                        mass_fraction=_dec(graph, entry, Q.massFraction),
+                        above_threshold=None if above is None else str(above).lower() in ("true", "1"),
+                        exemptions=tuple(
+                            sorted(
+                                str(c)
+                                for ex in graph.objects(entry, Q.claimsExemption)
+                                for c in graph.objects(ex, Q.code)
+                            )
+                        ),
+                    )
+                )
     return tuple(sorted(lines, key=lambda c: (c.part_number, c.material or "", c.entry)))
 
 
@@ -292,12 +301,21 @@ def _limit_hits(record: Regulation, lines: tuple[CompositionLine, ...]) -> list[
                 verdict = "pass"
             else:
                 verdict = "exempt" if claimed else "fail"
-            hits.append(SubstanceHit(
-                regulation_id=record.id, part_number=line.part_number, material=line.material,
-                substance=limit.substance, cas=limit.cas, mass_fraction=line.mass_fraction,
-                limit_fraction=limit.max_percent_w_w / 100, exemption=claimed if over else None,
-                verdict=verdict, entry=line.entry, declaration_number=line.declaration_number,
-            ))
+            hits.append(
+                SubstanceHit(
+                    regulation_id=record.id,
+                    part_number=line.part_number,
+                    material=line.material,
+                    substance=limit.substance,
+                    cas=limit.cas,
+                    mass_fraction=line.mass_fraction,
+                    limit_fraction=limit.max_percent_w_w / 100,
+                    exemption=claimed if over else None,
+                    verdict=verdict,
+                    entry=line.entry,
+                    declaration_number=line.declaration_number,
+                )
+            )
     return hits
 
 
@@ -328,8 +346,13 @@ def screen(
 
     def no_data(screen_name: str) -> None:
         for p in missing:
-            gaps.append(DataGap(screen_name, p.part_number,
-                                f"no composition declaration for material {p.material} of part {p.part_number}"))
+            gaps.append(
+                DataGap(
+                    screen_name,
+                    p.part_number,
+                    f"no composition declaration for material {p.material} of part {p.part_number}",
+                )
+            )
 
     rohs: list[SubstanceHit] = []
     if ROHS in regulation_ids and ROHS in by_id:
@@ -349,29 +372,49 @@ def screen(
     if PROP65 in regulation_ids and PROP65 in by_id:
         listed = {cas for s in by_id[PROP65].substances for cas in s.cas}
         if not listed:
-            gaps.append(DataGap("Proposition 65", PROP65,
-                                "the catalog record carries no Proposition 65 list; presence not checkable"))
-        prop65 = [
-            Prop65Hit(c.part_number, c.substance_name or c.substance_cas or "", c.substance_cas, c.material, c.entry)
-            for c in lines if c.substance_cas in listed and c.substance_cas is not None
-        ]
+            gaps.append(
+                DataGap(
+                    "Proposition 65",
+                    PROP65,
+                    "the catalog record carries no Proposition 65 list; presence not checkable",
+                )
+            )
+        # A class C declaration names a category ("Lead and its compounds") instead of a CAS
+        # number; it counts when declared above threshold and its leading words name a
+        # listed substance.
+        keywords = {_keyword(listed_substance.name): listed_substance for listed_substance in by_id[PROP65].substances}
+        for c in lines:
+            if c.substance_cas is not None:
+                if c.substance_cas in listed:
+                    prop65.append(
+                        Prop65Hit(
+                            c.part_number, c.substance_name or c.substance_cas, c.substance_cas, c.material, c.entry
+                        )
+                    )
+            elif c.category is not None and c.above_threshold is not False:
+                category = c.category.lower()
+                match = next((ls for key, ls in keywords.items() if key and category.startswith(key)), None)
+                if match is not None and match.cas:
+                    prop65.append(Prop65Hit(c.part_number, c.category, match.cas[0], c.material, c.entry))
         no_data("Proposition 65")
 
     table = None
     if market.upper() == "CN" or CHINA_ROHS_LIMITS in regulation_ids:
-        table = _china_table(by_id.get(CHINA_ROHS_LIMITS), parts, lines,
-                             required=any(r in regulation_ids for r in CHINA_ROHS_TABLE))
+        table = _china_table(
+            by_id.get(CHINA_ROHS_LIMITS), parts, lines, required=any(r in regulation_ids for r in CHINA_ROHS_TABLE)
+        )
         if table is not None:
             no_data("China RoHS")
     return ScreeningReport(
-        rohs=tuple(rohs), svhc=tuple(svhc), prop65=tuple(prop65), china_rohs=table,
+        rohs=tuple(rohs),
+        svhc=tuple(svhc),
+        prop65=tuple(prop65),
+        china_rohs=table,
         not_checkable=tuple(sorted(set(gaps), key=lambda g: (g.screen, g.subject, g.reason))),
     )
 
 
-def _svhc(
-    record: Regulation, lines: tuple[CompositionLine, ...], on: dt.date
-) -> tuple[list[SvhcHit], list[DataGap]]:
+def _svhc(record: Regulation, lines: tuple[CompositionLine, ...], on: dt.date) -> tuple[list[SvhcHit], list[DataGap]]:
     listed = {
         cas: s.name for s in record.substances for cas in s.cas if s.date_included is None or s.date_included <= on
     }
@@ -407,10 +450,26 @@ def _svhc(
         else:
             above = None
         if above is None:
-            gaps.append(DataGap("REACH SVHC", c.part_number,
-                                f"{name}: share in the article not computable (masses or fraction missing)"))
-        hits.append(SvhcHit(c.part_number, name, c.substance_cas, c.material, c.mass_fraction, article, above,
-                            c.entry, c.declaration_number))
+            gaps.append(
+                DataGap(
+                    "REACH SVHC",
+                    c.part_number,
+                    f"{name}: share in the article not computable (masses or fraction missing)",
+                )
+            )
+        hits.append(
+            SvhcHit(
+                c.part_number,
+                name,
+                c.substance_cas,
+                c.material,
+                c.mass_fraction,
+                article,
+                above,
+                c.entry,
+                c.declaration_number,
+            )
+        )
     return hits, gaps
 
 
@@ -452,8 +511,11 @@ def _china_table(
                 marks.append("O")
         rows.append(ChinaRohsRow(p.part_number, p.part_name, tuple(marks)))
     return ChinaRohsTable(
-        standard="SJ/T 11364-2014", limits_standard=record.identifier, required=required,
-        columns=columns, rows=tuple(rows),
+        standard="SJ/T 11364-2014",
+        limits_standard=record.identifier,
+        required=required,
+        columns=columns,
+        rows=tuple(rows),
     )
 
 

@@ -148,7 +148,10 @@ def render(catalog: Catalog | None = None) -> str:
             if lim.cas and lim.cas not in seen:
                 seen.add(lim.cas)
                 parts.append(_limit_shape(r, lim, catalog.rules.implied_categories))
-        if r.substances:
+        # Only the Candidate List carries the Art. 33 duty; other lists (Proposition 65)
+        # are screened for presence, not turned into this shape.
+        svhc_lists = catalog.rules.substance_list_records
+        if r.substances and (not svhc_lists or r.id in svhc_lists):
             parts.append(_svhc_shape(r))
     return "".join(parts)
 

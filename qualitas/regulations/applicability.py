@@ -161,7 +161,8 @@ def _widen(catalog: Catalog, profile: ProductProfile, on: dt.date) -> tuple[set[
     if rules.substance_list_feature and rules.substance_list_feature not in feats:
         listed = {
             cas for r in catalog.records for s in r.substances for cas in s.cas
-            if s.date_included is None or s.date_included <= on
+            if (not rules.substance_list_records or r.id in rules.substance_list_records)
+            and (s.date_included is None or s.date_included <= on)
         }
         if listed & set(profile.substances):
             feats.add(rules.substance_list_feature)

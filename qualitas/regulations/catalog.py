@@ -200,6 +200,9 @@ class ApplicabilityRules:
     implied_categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     implied_features: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     substance_list_feature: str | None = None
+    #: The records whose ``substances:`` lists set that feature (the REACH Candidate
+    #: List); other lists, such as Proposition 65, do not make a product "contain SVHC".
+    substance_list_records: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -489,6 +492,7 @@ def _rules(meta: Mapping[str, Any]) -> ApplicabilityRules:
         implied_categories={str(k): _tuple(v) for k, v in (a.get("implied_categories") or {}).items()},
         implied_features={str(k): _tuple(v) for k, v in (a.get("implied_features") or {}).items()},
         substance_list_feature=a.get("substance_list_feature"),
+        substance_list_records=_tuple(a.get("substance_list_records") or ()),
     )
 
 
