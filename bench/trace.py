@@ -91,7 +91,7 @@ def main() -> int:
         ox_load = time.perf_counter() - t0
         print(
             f"oxigraph load: {result.triples} triples in {ox_load:.1f} s "
-            f"({result.triples / ox_load:,.0f} triples/s), max RSS +{_rss_mb() - rss0:.0f} MB"
+            f"({result.triples / ox_load:,.0f} triples/s), RSS +{_rss_mb() - rss0:.0f} MB after load"
         )
 
         rss0 = _rss_mb()
@@ -101,7 +101,7 @@ def main() -> int:
         rdf_load = time.perf_counter() - t0
         print(
             f"rdflib parse+add: {len(graph)} triples in {rdf_load:.1f} s "
-            f"({len(graph) / rdf_load:,.0f} triples/s), max RSS +{_rss_mb() - rss0:.0f} MB"
+            f"({len(graph) / rdf_load:,.0f} triples/s), RSS +{_rss_mb() - rss0:.0f} MB held by the graph"
         )
 
         ids = [str(r["id"]) for r in store.select("SELECT ?id WHERE { ?c q:complaintId ?id } ORDER BY ?id")]
