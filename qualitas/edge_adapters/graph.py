@@ -12,11 +12,13 @@ source unique to the batch), so an action, once recorded, is never rewritten.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 from rdflib import RDF, XSD, Literal, URIRef
@@ -124,6 +126,31 @@ def action_triples(record: ActionRecord, *, equipment: str | None = None, parame
         out.append((s, Q.onEquipment, mint("equipment", equipment)))
     if parameter:
         out.append((s, Q.parameter, mint("parameter", parameter)))
+    return out
+
+
+def last_writes(store: GraphStore, targets: Mapping[str, Any]) -> dict[str, float]:
+    """When each target was last written (applied or clamped, not dry-run), from the
+    control actions in the graph; a target with ``equipment`` matches only that equipment."""
+    rows = store.select(
+        """SELECT ?target ?eq (MAX(?t) AS ?last) WHERE {
+            ?a a q:ControlAction ; q:targetName ?target ; q:actionStatus ?status ; q:raisedAt ?t ;
+               q:dryRun false .
+            OPTIONAL { ?a q:onEquipment ?eq }
+            FILTER(?status IN ("applied", "clamped"))
+        } GROUP BY ?target ?eq"""
+    )
+    out: dict[str, float] = {}
+    for row in rows:
+        name = str(row["target"])
+        target = targets.get(name)
+        last = row.get("last")
+        if target is None or not isinstance(last, dt.datetime):
+            continue
+        equipment = getattr(target, "equipment", None)
+        if equipment and row.get("eq") != str(mint("equipment", equipment)):
+            continue
+        out[name] = max(out.get(name, 0.0), last.timestamp())
     return out
 
 

@@ -148,6 +148,14 @@ class RuleEngine:
             for signal in _signals(rule.when):
                 self._by_signal.setdefault(signal, []).append(rule)
 
+    def remember_write(self, target: str, ts: float) -> None:
+        """A write made before this engine started (read back from the graph), so the
+        rate limit holds across a restart."""
+        self._last_write[target] = max(ts, self._last_write.get(target, ts))
+
+    def last_write(self, target: str) -> float | None:
+        return self._last_write.get(target)
+
     # -------------------------------------------------------------- conditions
 
     def _holds(self, cond: Condition, alarm: Alarm | None) -> bool:

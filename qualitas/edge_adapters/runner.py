@@ -31,6 +31,7 @@ from qualitas.edge_adapters.graph import (
     GraphRecorder,
     action_triples,
     alarm_triples,
+    last_writes,
     series_triples,
     summary_triples,
 )
@@ -140,6 +141,9 @@ class EdgeRunner:
             dry_run=config.dry_run,
             run_id=config.run.id,
         )
+        if store is not None:  # the rate limit holds across a restart of the runner
+            for name, ts in last_writes(store, config.targets).items():
+                self.engine.remember_write(name, ts)
         self.alarms: list[Alarm] = []
         self.actions: list[ActionRecord] = []
         self.processed = 0

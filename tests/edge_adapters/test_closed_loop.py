@@ -17,6 +17,7 @@ import yaml
 
 from qualitas.edge_adapters.config import parse_config
 from qualitas.edge_adapters.modbus import decode, encode
+from qualitas.edge_adapters.rules import decide
 from qualitas.edge_adapters.runner import EdgeRunner
 from qualitas.edge_adapters.simulator import ModbusPlc, OpcUaPlc
 from qualitas.ontology import sparql_prefixes
@@ -136,6 +137,15 @@ async def test_drift_alarm_corroborated_rule_write_back_within_bounds(opcua_plc:
     )
     assert len(summary) == 1 and summary[0]["n"] == summary[0]["count"] >= 31  # type: ignore[operator]
     assert Path(str(summary[0]["file"]).removeprefix("file://")).exists()
+
+    # A restarted runner reads the last write back from the graph: the rate limit holds.
+    again = EdgeRunner(config, store=store)
+    assert again.engine.last_write("weld_current") == pytest.approx(w.ts, abs=1)
+    target = config.targets["weld_current"]
+    soon = decide(
+        target, previous=146.8, requested=143.6, now=w.ts + 5, last_write=again.engine.last_write("weld_current")
+    )
+    assert soon.status == "rate_limited"
     store.close()
 
 
