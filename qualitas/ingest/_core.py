@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from rdflib import URIRef
 from rdflib.term import Node
@@ -31,6 +31,9 @@ from rdflib.term import Node
 from qualitas.errors import InputError, ValidationError
 from qualitas.ingest._units import UnknownUnitError, qudt_unit, split_quantity
 from qualitas.store import GraphStore, LoadResult, Progress
+
+if TYPE_CHECKING:  # _tabular imports this module
+    from qualitas.ingest._tabular import ColumnMap
 
 Triple = tuple[Node, Node, Node]
 TripleSource = Callable[["Source"], Iterator[Triple]]
@@ -454,3 +457,42 @@ def execute(
     return store.load_triples(
         _run(src, triples), source=path.name, sha256=sha256_file(path), agent=agent, format=format
     )
+
+
+@dataclass(frozen=True)
+class TableLoader:
+    """``simulate`` and ``execute`` of a table export (CSV, XLSX or JSON) whose only
+    options are a column mapping and an encoding: MES runs and specs, test reports,
+    calibration certificates, complaints."""
+
+    format: str
+    triples: TripleSource
+
+    def simulate(
+        self, path: Path, store: GraphStore, *, columns: ColumnMap | None = None, encoding: str | None = None
+    ) -> PlannedLoad:
+        """Dry run: validate the export and say what loading it would do; write nothing."""
+        return simulate(
+            path, store, format=self.format, triples=self.triples, options={"columns": columns, "encoding": encoding}
+        )
+
+    def execute(
+        self,
+        store: GraphStore,
+        path: Path,
+        *,
+        agent: str,
+        progress: Progress | None = None,
+        columns: ColumnMap | None = None,
+        encoding: str | None = None,
+    ) -> LoadResult:
+        """Load the export as one batch."""
+        return execute(
+            store,
+            path,
+            format=self.format,
+            triples=self.triples,
+            agent=agent,
+            progress=progress,
+            options={"columns": columns, "encoding": encoding},
+        )

@@ -21,18 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 from rdflib import RDF, Literal
 
-from qualitas.ingest._core import PlannedLoad, Record, Source, Triple
-from qualitas.ingest._core import execute as _execute
-from qualitas.ingest._core import simulate as _simulate
+from qualitas.ingest._core import Record, Source, TableLoader, Triple
 from qualitas.ingest._gs1 import parse, unit_iri
 from qualitas.ingest._tabular import ColumnMap, json_document, json_records, merge_mapping, table_records
 from qualitas.ontology import Q, mint
 from qualitas.ontology.builder import Builder
-from qualitas.store import GraphStore, LoadResult, Progress
 
 FORMAT = "complaint"
 
@@ -136,29 +132,6 @@ def triples(src: Source) -> Iterator[Triple]:
         buf.clear()
 
 
-def simulate(
-    path: Path, store: GraphStore, *, columns: ColumnMap | None = None, encoding: str | None = None
-) -> PlannedLoad:
-    """Dry run of a complaint export."""
-    return _simulate(path, store, format=FORMAT, triples=triples, options={"columns": columns, "encoding": encoding})
-
-
-def execute(
-    store: GraphStore,
-    path: Path,
-    *,
-    agent: str,
-    progress: Progress | None = None,
-    columns: ColumnMap | None = None,
-    encoding: str | None = None,
-) -> LoadResult:
-    """Load a complaint export as one batch."""
-    return _execute(
-        store,
-        path,
-        format=FORMAT,
-        triples=triples,
-        agent=agent,
-        progress=progress,
-        options={"columns": columns, "encoding": encoding},
-    )
+_COMPLAINTS = TableLoader(FORMAT, triples)
+simulate = _COMPLAINTS.simulate
+execute = _COMPLAINTS.execute

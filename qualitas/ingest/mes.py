@@ -33,19 +33,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 from rdflib import RDF, Literal, URIRef
 
-from qualitas.ingest._core import PlannedLoad, Record, Source, Triple
-from qualitas.ingest._core import execute as _execute
-from qualitas.ingest._core import simulate as _simulate
+from qualitas.ingest._core import Record, Source, TableLoader, Triple
 from qualitas.ingest._gs1 import lot_iri, parse, unit_iri
 from qualitas.ingest._tabular import ColumnMap, json_document, json_records, merge_mapping, table_records
 from qualitas.ingest._units import UnknownUnitError, qudt_unit, split_quantity
 from qualitas.ontology import Q, mint
 from qualitas.ontology.builder import Builder, Spec
-from qualitas.store import GraphStore, LoadResult, Progress
+from qualitas.store import GraphStore
 
 FORMAT = "mes"
 SPEC_FORMAT = "process-spec"
@@ -308,62 +305,11 @@ def _spec_records(src: Source, columns: ColumnMap) -> Iterator[Record]:
 
 # ---------------------------------------------------------------- API
 
-
-def simulate(
-    path: Path, store: GraphStore, *, columns: ColumnMap | None = None, encoding: str | None = None
-) -> PlannedLoad:
-    """Dry run of a run export: validate, check lot references, report; write nothing."""
-    return _simulate(
-        path, store, format=FORMAT, triples=run_triples, options={"columns": columns, "encoding": encoding}
-    )
+_RUNS = TableLoader(FORMAT, run_triples)
+simulate = _RUNS.simulate
+execute = _RUNS.execute
 
 
-def execute(
-    store: GraphStore,
-    path: Path,
-    *,
-    agent: str,
-    progress: Progress | None = None,
-    columns: ColumnMap | None = None,
-    encoding: str | None = None,
-) -> LoadResult:
-    """Load a run export as one batch."""
-    return _execute(
-        store,
-        path,
-        format=FORMAT,
-        triples=run_triples,
-        agent=agent,
-        progress=progress,
-        options={"columns": columns, "encoding": encoding},
-    )
-
-
-def simulate_specs(
-    path: Path, store: GraphStore, *, columns: ColumnMap | None = None, encoding: str | None = None
-) -> PlannedLoad:
-    """Dry run of a process-specification export."""
-    return _simulate(
-        path, store, format=SPEC_FORMAT, triples=spec_triples, options={"columns": columns, "encoding": encoding}
-    )
-
-
-def execute_specs(
-    store: GraphStore,
-    path: Path,
-    *,
-    agent: str,
-    progress: Progress | None = None,
-    columns: ColumnMap | None = None,
-    encoding: str | None = None,
-) -> LoadResult:
-    """Load a process-specification export as one batch."""
-    return _execute(
-        store,
-        path,
-        format=SPEC_FORMAT,
-        triples=spec_triples,
-        agent=agent,
-        progress=progress,
-        options={"columns": columns, "encoding": encoding},
-    )
+_SPECS = TableLoader(SPEC_FORMAT, spec_triples)
+simulate_specs = _SPECS.simulate
+execute_specs = _SPECS.execute

@@ -23,19 +23,15 @@ Use::
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from rdflib import RDF, XSD, Literal
 
-from qualitas.ingest._core import PlannedLoad, Record, Source, Triple
-from qualitas.ingest._core import execute as _execute
-from qualitas.ingest._core import simulate as _simulate
+from qualitas.ingest._core import Record, Source, TableLoader, Triple
 from qualitas.ingest._gs1 import lot_iri
 from qualitas.ingest._tabular import ColumnMap, json_document, json_records, merge_mapping, table_records
 from qualitas.ingest.mes import _Parts
 from qualitas.ontology import UNIT, Q, mint
 from qualitas.ontology.builder import Builder
-from qualitas.store import GraphStore, LoadResult, Progress
 
 FORMAT = "test-report"
 CALIBRATION_FORMAT = "calibration"
@@ -193,65 +189,11 @@ def calibration_triples(src: Source) -> Iterator[Triple]:
         buf.clear()
 
 
-def simulate(
-    path: Path, store: GraphStore, *, columns: ColumnMap | None = None, encoding: str | None = None
-) -> PlannedLoad:
-    """Dry run of a test-report export."""
-    return _simulate(
-        path, store, format=FORMAT, triples=report_triples, options={"columns": columns, "encoding": encoding}
-    )
+_REPORTS = TableLoader(FORMAT, report_triples)
+simulate = _REPORTS.simulate
+execute = _REPORTS.execute
 
 
-def execute(
-    store: GraphStore,
-    path: Path,
-    *,
-    agent: str,
-    progress: Progress | None = None,
-    columns: ColumnMap | None = None,
-    encoding: str | None = None,
-) -> LoadResult:
-    """Load a test-report export as one batch."""
-    return _execute(
-        store,
-        path,
-        format=FORMAT,
-        triples=report_triples,
-        agent=agent,
-        progress=progress,
-        options={"columns": columns, "encoding": encoding},
-    )
-
-
-def simulate_calibrations(
-    path: Path, store: GraphStore, *, columns: ColumnMap | None = None, encoding: str | None = None
-) -> PlannedLoad:
-    """Dry run of a calibration-certificate export."""
-    return _simulate(
-        path,
-        store,
-        format=CALIBRATION_FORMAT,
-        triples=calibration_triples,
-        options={"columns": columns, "encoding": encoding},
-    )
-
-
-def execute_calibrations(
-    store: GraphStore,
-    path: Path,
-    *,
-    agent: str,
-    progress: Progress | None = None,
-    columns: ColumnMap | None = None,
-    encoding: str | None = None,
-) -> LoadResult:
-    """Load a calibration-certificate export as one batch."""
-    return _execute(
-        store,
-        path,
-        format=CALIBRATION_FORMAT,
-        triples=calibration_triples,
-        agent=agent,
-        progress=progress,
-        options={"columns": columns, "encoding": encoding},
-    )
+_CALIBRATIONS = TableLoader(CALIBRATION_FORMAT, calibration_triples)
+simulate_calibrations = _CALIBRATIONS.simulate
+execute_calibrations = _CALIBRATIONS.execute

@@ -31,10 +31,27 @@ from qualitas.ingest.nlp._relations import FailureRelation, extract_relations
 from qualitas.ingest.nlp._tables import iso13485_clauses, subsystem_for
 
 __all__ = [
-    "Citation", "FailureModeHit", "FailureRelation", "LetterSummary", "Violation", "WarningLetter",
-    "chinese_number", "extract_file", "extract_letter", "extract_notice", "extract_relations",
-    "failure_modes_like_ours", "find_citations", "iso13485_clauses", "letter_graph", "list_failure_modes",
-    "list_letters", "load_letter", "normalise_citation", "regulation_for", "subsystem_for",
+    "Citation",
+    "FailureModeHit",
+    "FailureRelation",
+    "LetterSummary",
+    "Violation",
+    "WarningLetter",
+    "chinese_number",
+    "extract_file",
+    "extract_letter",
+    "extract_notice",
+    "extract_relations",
+    "failure_modes_like_ours",
+    "find_citations",
+    "iso13485_clauses",
+    "letter_graph",
+    "list_failure_modes",
+    "list_letters",
+    "load_letter",
+    "normalise_citation",
+    "regulation_for",
+    "subsystem_for",
 ]
 
 

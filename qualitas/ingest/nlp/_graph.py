@@ -25,13 +25,30 @@ from qualitas.ingest.nlp._tables import iso13485_clauses, subsystem_labels
 from qualitas.ontology import ID, Q, mint, sparql_prefixes
 from qualitas.store import GraphStore, LoadResult
 
-__all__ = ["FailureModeHit", "LetterSummary", "failure_modes_like_ours", "letter_graph", "list_failure_modes",
-           "list_letters", "load_letter", "regulation_for"]
+__all__ = [
+    "FailureModeHit",
+    "LetterSummary",
+    "failure_modes_like_ours",
+    "letter_graph",
+    "list_failure_modes",
+    "list_letters",
+    "load_letter",
+    "regulation_for",
+]
 
 #: Catalog regulation id by CFR part (qualitas/regulations/catalog/us.yaml).
-_CFR_PARTS = {820: "us-21cfr820-qmsr", 803: "us-21cfr803", 806: "us-21cfr806", 807: "us-21cfr807",
-              801: "us-21cfr801", 830: "us-21cfr830", 812: "us-21cfr812", 814: "us-21cfr814", 7: "us-21cfr7",
-              11: "us-21cfr11"}
+_CFR_PARTS = {
+    820: "us-21cfr820-qmsr",
+    803: "us-21cfr803",
+    806: "us-21cfr806",
+    807: "us-21cfr807",
+    801: "us-21cfr801",
+    830: "us-21cfr830",
+    812: "us-21cfr812",
+    814: "us-21cfr814",
+    7: "us-21cfr7",
+    11: "us-21cfr11",
+}
 _ISO13485 = "int-iso-13485-2016"
 _NMPA_GMP = "cn-md-gmp-2014"
 
@@ -153,8 +170,9 @@ def load_letter(store: GraphStore, letter: WarningLetter, *, agent: str) -> Load
     g = letter_graph(letter)
     data = g.serialize(format="nt", encoding="utf-8")
     digest = hashlib.sha256(b"".join(sorted(data.splitlines()))).hexdigest()
-    return store.load_triples(iter(g), source=f"warning-letter:{letter_key(letter)}", sha256=digest,
-                              agent=agent, format="warning-letter")
+    return store.load_triples(
+        iter(g), source=f"warning-letter:{letter_key(letter)}", sha256=digest, agent=agent, format="warning-letter"
+    )
 
 
 # ---------------------------------------------------------------- queries
@@ -197,7 +215,9 @@ def _date(value: object) -> dt.date | None:
 
 
 def list_letters(store: GraphStore) -> list[LetterSummary]:
-    rows = store.select(sparql_prefixes() + """
+    rows = store.select(
+        sparql_prefixes()
+        + """
         SELECT ?ref ?firm ?issued ?code ?sub ?req WHERE {
           ?l a q:WarningLetter ; q:documentNumber ?ref .
           OPTIONAL { ?l q:issuedTo/q:name ?firm }
@@ -205,35 +225,77 @@ def list_letters(store: GraphStore) -> list[LetterSummary]:
           OPTIONAL { ?l q:hasViolation ?v . ?v q:hasCitation/q:code ?code .
                      OPTIONAL { ?v q:subsystem/q:code ?sub }
                      OPTIONAL { ?v q:hasCitation/q:citesRequirement ?req } }
-        } ORDER BY ?ref ?code""")
+        } ORDER BY ?ref ?code"""
+    )
     by: dict[str, dict[str, object]] = {}
     for r in rows:
         e = by.setdefault(str(r["ref"]), {"firm": r.get("firm"), "issued": r.get("issued"), "c": {}, "s": {}, "q": {}})
         for k, col in (("c", "code"), ("s", "sub"), ("q", "req")):
             if col in r:
                 e[k][str(r[col])] = None  # type: ignore[index]
-    return [LetterSummary(ref, e["firm"] and str(e["firm"]), _date(e["issued"]), tuple(e["c"]),  # type: ignore[arg-type]
-                          tuple(e["s"]), tuple(e["q"])) for ref, e in sorted(by.items())]
+    return [
+        LetterSummary(
+            ref,
+            e["firm"] and str(e["firm"]),
+            _date(e["issued"]),
+            tuple(e["c"]),  # type: ignore[arg-type]
+            tuple(e["s"]),
+            tuple(e["q"]),
+        )
+        for ref, e in sorted(by.items())
+    ]
 
 
 def list_failure_modes(store: GraphStore) -> list[FailureModeRow]:
-    rows = store.select(sparql_prefixes() + """
+    rows = store.select(
+        sparql_prefixes()
+        + """
         SELECT ?fm ?mech ?dw ?ref WHERE {
           ?l a q:WarningLetter ; q:documentNumber ?ref ; q:reportsFailureMode ?f .
           ?f rdfs:label ?fm ; q:hasMechanism ?m .
           ?m q:text ?mech .
           FILTER(STRSTARTS(STR(?m), CONCAT(STR(id:), "mechanism/", ENCODE_FOR_URI(?ref), "/")))
           OPTIONAL { ?m q:dueToWeakness/rdfs:label ?dw }
-        } ORDER BY ?ref ?fm""")
-    return [FailureModeRow(str(r["fm"]), str(r["mech"]), str(r["dw"]) if "dw" in r else None, str(r["ref"]))
-            for r in rows]
+        } ORDER BY ?ref ?fm"""
+    )
+    return [
+        FailureModeRow(str(r["fm"]), str(r["mech"]), str(r["dw"]) if "dw" in r else None, str(r["ref"])) for r in rows
+    ]
 
 
-_STOP = frozenset({
-    "with", "from", "that", "this", "have", "were", "been", "into", "which", "their", "there", "than",
-    "more", "other", "your", "firm", "device", "devices", "could", "would", "after", "before", "during", "these",
-    "those", "the", "and", "for", "not",
-})
+_STOP = frozenset(
+    {
+        "with",
+        "from",
+        "that",
+        "this",
+        "have",
+        "were",
+        "been",
+        "into",
+        "which",
+        "their",
+        "there",
+        "than",
+        "more",
+        "other",
+        "your",
+        "firm",
+        "device",
+        "devices",
+        "could",
+        "would",
+        "after",
+        "before",
+        "during",
+        "these",
+        "those",
+        "the",
+        "and",
+        "for",
+        "not",
+    }
+)
 
 
 def _terms(text: str) -> set[str]:
@@ -245,12 +307,15 @@ def failure_modes_like_ours(store: GraphStore, *, limit: int = 50) -> list[Failu
     """Failure modes in warning letters whose mode, mechanism or design weakness shares terms
     with the names of our own failure modes or process steps (any language-neutral word of
     four letters or more), best overlap first."""
-    ours = store.select(sparql_prefixes() + """
+    ours = store.select(
+        sparql_prefixes()
+        + """
         SELECT ?x ?name ?kind WHERE {
           { ?x a q:FailureMode ; q:name ?name . BIND("failure_mode" AS ?kind) }
           UNION { ?x a q:ProcessStep ; q:name ?name . BIND("process_step" AS ?kind) }
           FILTER(!STRSTARTS(STR(?x), CONCAT(STR(id:), "failuremode/nlp/")))
-        }""")
+        }"""
+    )
     letters = {s.reference: s.firm for s in list_letters(store)}
     hits: list[FailureModeHit] = []
     for row in list_failure_modes(store):
@@ -258,8 +323,18 @@ def failure_modes_like_ours(store: GraphStore, *, limit: int = 50) -> list[Failu
         for o in ours:
             shared = tuple(sorted(theirs & _terms(str(o["name"]))))
             if shared:
-                hits.append(FailureModeHit(row.letter, letters.get(row.letter), row.failure_mode, row.mechanism,
-                                           row.design_weakness, str(o["name"]), str(o["kind"]), shared))
+                hits.append(
+                    FailureModeHit(
+                        row.letter,
+                        letters.get(row.letter),
+                        row.failure_mode,
+                        row.mechanism,
+                        row.design_weakness,
+                        str(o["name"]),
+                        str(o["kind"]),
+                        shared,
+                    )
+                )
     hits.sort(key=lambda h: (-len(h.shared_terms), h.letter, h.failure_mode))
     return hits[:limit]
 

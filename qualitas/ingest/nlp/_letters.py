@@ -175,8 +175,9 @@ def extract_letter(text: str, *, source: str | None = None) -> WarningLetter:
     """Extract a :class:`WarningLetter` from a letter's plain text."""
     charges: list[tuple[int, Violation]] = []
     for citation, requirement, observation, at in _violation_charges(text):
-        charges.append((at, Violation(citation, subsystem_for(citation), requirement, observation,
-                                      iso13485_clauses(citation))))
+        charges.append(
+            (at, Violation(citation, subsystem_for(citation), requirement, observation, iso13485_clauses(citation)))
+        )
     for citation, sentence, at in _statute_charges(text):
         charges.append((at, Violation(citation, subsystem_for(citation), sentence, "", iso13485_clauses(citation))))
     charges.sort(key=lambda x: x[0])

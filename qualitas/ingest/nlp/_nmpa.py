@@ -27,8 +27,13 @@ _FINDING = re.compile(r"^\s*(\d+)[.．、]\s*(.+)$", re.M)
 _CHAPTER = re.compile(r"^\s*[一二三四五六七八九十]+、\s*(.+?)方面\s*$", re.M)
 _FIELD = re.compile(r"^(企业名称|产品名称|检查日期|发布日期)[：:]\s*(.+)$", re.M)
 _DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
-_APPENDIX_CODES = {"无菌医疗器械": "Sterile", "植入性医疗器械": "Implantable", "体外诊断试剂": "IVD",
-                   "定制式义齿": "Custom dentures", "独立软件": "Software"}
+_APPENDIX_CODES = {
+    "无菌医疗器械": "Sterile",
+    "植入性医疗器械": "Implantable",
+    "体外诊断试剂": "IVD",
+    "定制式义齿": "Custom dentures",
+    "独立软件": "Software",
+}
 _FAILURE = re.compile(r"(脱落|泄漏|断裂|破损|污染|失效|堵塞|漏液|粘接不牢)")
 _CAUSE = re.compile(r"(导致|造成|引起)")
 
@@ -79,13 +84,21 @@ def extract_notice(text: str, *, source: str | None = None) -> WarningLetter:
         subsystem = nmpa_subsystem(chapter) or nmpa_subsystem(finding)
         violations.append(Violation(citation, subsystem, finding, observation))
         cause = _CAUSE.search(finding)
-        failure = _FAILURE.search(finding[cause.end():]) if cause else None
+        failure = _FAILURE.search(finding[cause.end() :]) if cause else None
         if cause and failure:
             mechanism = next((x for x in reversed(re.split(r"[，,]", finding[: cause.start()])) if x), "")
             tokens = [t.text for t in nlp(mechanism)]
             relations.append(FailureRelation(failure.group(1), mechanism, tokens[0] if tokens else None, finding))
     products = tuple(p.strip() for p in re.split(r"[、，,]", fields.get("产品名称", "")) if p.strip())
     issued = _date(fields.get("发布日期", "")) or _date(fields.get("检查日期", ""))
-    return WarningLetter(reference=None, firm=fields.get("企业名称"), date=issued, products=products,
-                         violations=tuple(violations), other_references=("《医疗器械生产质量管理规范》",),
-                         relations=tuple(relations), source=source, language="zh")
+    return WarningLetter(
+        reference=None,
+        firm=fields.get("企业名称"),
+        date=issued,
+        products=products,
+        violations=tuple(violations),
+        other_references=("《医疗器械生产质量管理规范》",),
+        relations=tuple(relations),
+        source=source,
+        language="zh",
+    )

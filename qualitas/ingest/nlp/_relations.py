@@ -17,8 +17,11 @@ from qualitas.ingest.nlp._spacy import english
 __all__ = ["FailureRelation", "extract_relations"]
 
 _FORWARD = re.compile(r"\b(?:caused by|due to|attributed to|resulting from|as a result of|because of)\b", re.I)
-_BACKWARD = re.compile(r"\b(?:could cause|can cause|may cause|could result in|can result in|resulting in|"
-                       r"which causes|leading to|could lead to|result in)\b", re.I)
+_BACKWARD = re.compile(
+    r"\b(?:could cause|can cause|may cause|could result in|can result in|resulting in|"
+    r"which causes|leading to|could lead to|result in)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def extract_relations(text: str) -> list[FailureRelation]:
             fwd, bwd = _FORWARD.search(s), _BACKWARD.search(s)
             design = [e for e in sent.ents if e.label_ == "DESIGN_ELEMENT"]
             if fwd:
-                mechanism = _clause(s[fwd.end():])
+                mechanism = _clause(s[fwd.end() :])
                 mode = next((m for m in modes if m.start_char - sent.start_char < fwd.start()), modes[0])
                 anchor = fwd.end()
             elif bwd:

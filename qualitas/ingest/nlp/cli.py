@@ -67,23 +67,38 @@ def letters(
             raise InputError(f"no *.txt letters in {folder}", file=str(folder))
         agent = cli._agent(cli._settings())
         results = []
-        with cli._open() as store, Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            console=cli.err, transient=True, disable=json_out or not cli.err.is_terminal,
-        ) as bar:
+        with (
+            cli._open() as store,
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=cli.err,
+                transient=True,
+                disable=json_out or not cli.err.is_terminal,
+            ) as bar,
+        ):
             task = bar.add_task("letters", total=len(files))
             for path in files:
                 bar.update(task, description=path.name[:40])
                 letter = extract_file(path)
                 loaded = load_letter(store, letter, agent=agent)
-                results.append({"file": path.name, "firm": letter.firm, "charged": list(letter.charged),
-                                "status": loaded.status, "triples": loaded.triples})
+                results.append(
+                    {
+                        "file": path.name,
+                        "firm": letter.firm,
+                        "charged": list(letter.charged),
+                        "status": loaded.status,
+                        "triples": loaded.triples,
+                    }
+                )
                 bar.advance(task)
         if json_out:
             cli._print_json(results)
             return
         for r in results:
-            cli.out.print(f"{r['file']}: {r['status']} ({len(r['charged'])} charged, {r['triples']} triples)",
-                          highlight=False)
+            cli.out.print(
+                f"{r['file']}: {r['status']} ({len(r['charged'])} charged, {r['triples']} triples)", highlight=False
+            )
 
     cli._run(action)

@@ -84,5 +84,20 @@ def evaluate_corpus(folder: Path, *, key_file: str = "answer_key.yaml", only: st
     p, r, f = _prf(tp, fp, fn)
     op, orr, _ = _prf(otp, ofp, ofn)
     n = len(key["letters"])
-    return Evaluation(n, tp, fp, fn, p, r, f, sub_ok, sub_n, sub_ok / sub_n if sub_n else 1.0, op, orr,
-                      seconds, n / seconds if seconds else float("inf"), tuple(errors))
+    return Evaluation(
+        n,
+        tp,
+        fp,
+        fn,
+        p,
+        r,
+        f,
+        sub_ok,
+        sub_n,
+        sub_ok / sub_n if sub_n else 1.0,
+        op,
+        orr,
+        seconds,
+        n / seconds if seconds else float("inf"),
+        tuple(errors),
+    )
