@@ -331,7 +331,7 @@ def complaints(market: Annotated[str | None, typer.Option("--market")] = None, j
 
     def action() -> None:
         with _open(read_only=True) as store:
-            items = [c for c in list_complaints(store) if market is None or c.market == market]
+            items = list_complaints(store, market=market)
         if json_out:
             _print_json(items)
             return

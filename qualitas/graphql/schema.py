@@ -7,7 +7,10 @@ function; errors become GraphQL errors whose ``extensions.code`` comes from
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -20,6 +23,9 @@ from qualitas.reasoning import products as product_queries
 from qualitas.reasoning import trace as trace_queries
 from qualitas.store import GraphStore
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 def _store(info: Info) -> GraphStore:
     return info.context["store"]  # type: ignore[no-any-return]
@@ -31,47 +37,51 @@ def _graphql_error(exc: QualitasError) -> GraphQLError:
     )
 
 
+def _core_errors(resolver: Callable[P, R]) -> Callable[P, R]:
+    """Core errors become GraphQL errors with their code, for every resolver alike."""
+
+    @functools.wraps(resolver)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return resolver(*args, **kwargs)
+        except QualitasError as exc:
+            raise _graphql_error(exc) from exc
+
+    return wrapped
+
+
 @strawberry.type
 class CoreQuery:
     @strawberry.field(description="A product model by its model number, with its multi-level BOM.")
+    @_core_errors
     def product(self, info: Info, id: str) -> Product:
-        try:
-            return convert(product_queries.get_product(_store(info), id))  # type: ignore[no-any-return]
-        except QualitasError as exc:
-            raise _graphql_error(exc) from exc
+        return convert(product_queries.get_product(_store(info), id))  # type: ignore[no-any-return]
 
     @strawberry.field(description="All product models.")
     def products(self, info: Info) -> list[Product]:
         return convert(product_queries.list_products(_store(info)))  # type: ignore[no-any-return]
 
     @strawberry.field(description="One complaint by its id.")
+    @_core_errors
     def complaint(self, info: Info, id: str) -> Complaint:
-        for item in product_queries.list_complaints(_store(info)):
-            if item.complaint_id == id:
-                return convert(item)  # type: ignore[no-any-return]
-        raise GraphQLError(f"no complaint with id {id!r}", extensions={"code": "NOT_FOUND"})
+        return convert(product_queries.get_complaint(_store(info), id))  # type: ignore[no-any-return]
 
     @strawberry.field(description="All complaints, optionally only those from one market.")
     def complaints(self, info: Info, market: str | None = None) -> list[Complaint]:
-        items = product_queries.list_complaints(_store(info))
-        return convert([c for c in items if market is None or c.market == market])  # type: ignore[no-any-return]
+        return convert(product_queries.list_complaints(_store(info), market=market))  # type: ignore[no-any-return]
 
     @strawberry.field(
         description="Reverse trace of a complaint: unit, lots, suppliers and evidence, "
         "runs with parameters against the spec in force, equipment and calibration."
     )
+    @_core_errors
     def trace(self, info: Info, complaint_id: str) -> Trace:
-        try:
-            return convert(trace_queries.reverse_trace(_store(info), complaint_id))  # type: ignore[no-any-return]
-        except QualitasError as exc:
-            raise _graphql_error(exc) from exc
+        return convert(trace_queries.reverse_trace(_store(info), complaint_id))  # type: ignore[no-any-return]
 
     @strawberry.field(description="Forward trace: every lot and unit made from a lot, with their complaints.")
+    @_core_errors
     def recall_scope(self, info: Info, lot_id: str) -> RecallScope:
-        try:
-            return convert(trace_queries.recall_scope(_store(info), lot_id))  # type: ignore[no-any-return]
-        except QualitasError as exc:
-            raise _graphql_error(exc) from exc
+        return convert(trace_queries.recall_scope(_store(info), lot_id))  # type: ignore[no-any-return]
 
 
 #: Rooms that add GraphQL fields: (module, Query type name, Subscription type name or None).
@@ -121,8 +131,9 @@ def build_schema() -> strawberry.Schema:
     mutations = _mutation_types()
     mutation = merge_types("Mutation", tuple(mutations)) if mutations else None
     if subscriptions:
-        return strawberry.Schema(query=query, mutation=mutation,
-                                 subscription=merge_types("Subscription", tuple(subscriptions)))
+        return strawberry.Schema(
+            query=query, mutation=mutation, subscription=merge_types("Subscription", tuple(subscriptions))
+        )
     return strawberry.Schema(query=query, mutation=mutation)
 
 

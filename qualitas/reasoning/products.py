@@ -133,17 +133,31 @@ def _bom(store: GraphStore, product: str) -> tuple[BOMLineInfo, ...]:
     return tuple(out)
 
 
-def list_complaints(store: GraphStore) -> list[ComplaintSummary]:
+def get_complaint(store: GraphStore, complaint_id: str) -> ComplaintSummary:
+    found = list_complaints(store, complaint_id=complaint_id)
+    if not found:
+        raise NotFoundError(f"no complaint with id {complaint_id!r}", complaint=complaint_id)
+    return found[0]
+
+
+def list_complaints(
+    store: GraphStore, *, market: str | None = None, complaint_id: str | None = None
+) -> list[ComplaintSummary]:
+    """Complaints, all or those from one market, or the one with ``complaint_id``."""
+    by_id = f"BIND({literal(complaint_id)} AS ?cid)" if complaint_id is not None else ""
+    by_market = f"?c q:market/q:code {literal(market)} ." if market is not None else ""
     rows = store.select(
-        """SELECT ?c ?cid ?received ?channel ?market ?serial ?product ?fm WHERE {
+        f"""SELECT ?c ?cid ?received ?channel ?market ?serial ?product ?fm WHERE {{
+            {by_id}
             ?c a q:Complaint ; q:complaintId ?cid ; q:concernsUnit ?u .
+            {by_market}
             ?u q:serialNumber ?serial .
-            OPTIONAL { ?c q:receivedOn ?received }
-            OPTIONAL { ?c q:channel ?channel }
-            OPTIONAL { ?c q:market/q:code ?market }
-            OPTIONAL { ?u q:ofProduct/q:modelNumber ?product }
-            OPTIONAL { ?c q:failureMode/q:code ?fm }
-        } ORDER BY ?cid"""
+            OPTIONAL {{ ?c q:receivedOn ?received }}
+            OPTIONAL {{ ?c q:channel ?channel }}
+            OPTIONAL {{ ?c q:market/q:code ?market }}
+            OPTIONAL {{ ?u q:ofProduct/q:modelNumber ?product }}
+            OPTIONAL {{ ?c q:failureMode/q:code ?fm }}
+        }} ORDER BY ?cid"""
     )
     texts: dict[str, list[LocalizedText]] = defaultdict(list)
     if rows:

@@ -23,8 +23,9 @@ def test_generate_pack_and_download(demo_store: GraphStore, tmp_path: Path) -> N
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = Settings(store=tmp_path / "store", port=port)
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, store=demo_store), host="127.0.0.1", port=port,
-                                        log_level="warning"))
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(settings, store=demo_store), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -40,9 +41,14 @@ def test_generate_pack_and_download(demo_store: GraphStore, tmp_path: Path) -> N
 
 def _exercise(client: httpx.Client, tmp_path: Path) -> None:
     with client:
-        res = client.post("/graphql", json={"query": """mutation {
+        res = client.post(
+            "/graphql",
+            json={
+                "query": """mutation {
             generatePack(productId: "AG-125", market: "VN", date: "2026-03-01") {
-              packId status openFindings downloadUrl files { path sha256 } manifest } }"""})
+              packId status openFindings downloadUrl files { path sha256 } manifest } }"""
+            },
+        )
         body = res.json()
         assert "errors" not in body, body
         pack = body["data"]["generatePack"]
@@ -55,9 +61,19 @@ def _exercise(client: httpx.Client, tmp_path: Path) -> None:
         again = client.post("/graphql", json={"query": f'{{ pack(packId: "{pack["packId"]}") {{ status }} }}'})
         assert again.json()["data"]["pack"]["status"] == "draft"
         (tmp_path / "secret.zip").write_bytes(b"secret")
-        for bad in ("/packs/..%2Fsecret.zip", "/packs/%2E%2E%2Fsecret.zip", "/packs/..%5Csecret.zip",
-                    "/packs/nope.zip", "/packs/../secret.zip"):
+        for bad in (
+            "/packs/..%2Fsecret.zip",
+            "/packs/%2E%2E%2Fsecret.zip",
+            "/packs/..%5Csecret.zip",
+            "/packs/nope.zip",
+            "/packs/../secret.zip",
+        ):
             assert client.get(bad).status_code == 404, bad
-        refused = client.post("/graphql", json={"query": """mutation {
-            generatePack(productId: "AG-125", market: "VN", final: true) { status } }"""})
+        refused = client.post(
+            "/graphql",
+            json={
+                "query": """mutation {
+            generatePack(productId: "AG-125", market: "VN", final: true) { status } }"""
+            },
+        )
         assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_INPUT"

@@ -45,9 +45,12 @@ def test_regulation_by_id(store: GraphStore) -> None:
 
 
 def test_applicable_regulations_with_reasons(store: GraphStore) -> None:
-    data = _run("""{ applicableRegulations(productId: "BP-75", market: "EU", date: "2026-11-26") {
+    data = _run(
+        """{ applicableRegulations(productId: "BP-75", market: "EU", date: "2026-11-26") {
         productId market applicable { regulation { id } reason categories features replaces obligation }
-        upcoming { regulation { id } appliesFrom } } }""", store)["applicableRegulations"]
+        upcoming { regulation { id } appliesFrom } } }""",
+        store,
+    )["applicableRegulations"]
     by_id = {a["regulation"]["id"]: a for a in data["applicable"]}
     assert by_id["eu-batteries-2023-1542"]["categories"] == ["battery"]
     assert by_id["eu-batteries-2023-1542"]["replaces"] == ["eu-battery-directive-2006-66"]
@@ -59,11 +62,15 @@ def test_catalog_impact(store: GraphStore, tmp_path: Path) -> None:
     (tmp_path / "v").mkdir()
     (tmp_path / "v" / "catalog.yaml").write_text(
         yaml.safe_dump({"version": "2026.10", "base": "2026.11", "changes": {"remove": ["eu-reach-1907-2006"]}}),
-        encoding="utf-8")
-    data = _run("""{ catalogImpact(fromVersion: "2026.10", toVersion: "2026.11") {
+        encoding="utf-8",
+    )
+    data = _run(
+        """{ catalogImpact(fromVersion: "2026.10", toVersion: "2026.11") {
         changes { id kind } parts { partNumber suppliers } bomPositions { bomOwner position partNumber }
         products { model markets } declarationRequests { supplierId parts substances } } }""",
-                store, catalog_versions=[tmp_path])["catalogImpact"]
+        store,
+        catalog_versions=[tmp_path],
+    )["catalogImpact"]
     assert {"id": "eu-reach-1907-2006", "kind": "added"} in data["changes"]
     assert {"partNumber": "CBL-5G6", "suppliers": ["SUP-RKB"]} in data["parts"]
     assert {"bomOwner": "CC-T2-32A", "position": 10, "partNumber": "CBL-5G6"} in data["bomPositions"]
