@@ -195,7 +195,11 @@ def load(
             }
             if dry_run:
                 kwargs["dry_run"] = True
-            results = ingest.load_paths(store, files, **kwargs)
+            from qualitas.audit import audited_load, open_audit_log
+
+            trail = None if dry_run else open_audit_log(settings)
+            with audited_load(trail, store, actor=_agent(settings), paths=files, format=format) as loaded:
+                results = loaded.results = ingest.load_paths(store, files, **kwargs)
         if json_out:
             _print_json(results)
             return
@@ -256,13 +260,16 @@ def demo_load(json_out: JsonOpt = False) -> None:
     from qualitas.demo import demo_graph
 
     def action() -> None:
+        from qualitas.audit import audited_load, open_audit_log
+
         settings = _settings()
-        with _open() as store:
+        with _open() as store, audited_load(open_audit_log(settings), store, actor=_agent(settings)) as loaded:
             _ensure_ontology(store, _agent(settings))
             sha = hashlib.sha256(_demo_bytes()).hexdigest()
             result = store.load_triples(
                 demo_graph(), source="qualitas-demo", sha256=sha, agent=_agent(settings), format="generated"
             )
+            loaded.results = [result]
         if json_out:
             _print_json(result)
         else:
@@ -446,6 +453,8 @@ PLUGINS = (
     "qualitas.doc_templates.cli",
     "qualitas.edge_adapters.cli",
     "qualitas.ingest.nlp.cli",
+    "qualitas.auth.cli",
+    "qualitas.audit.cli",
 )
 
 
@@ -470,4 +479,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's app, not this __main__ copy: room commands read the
+    # options (--store) from `qualitas.cli`'s state.
+    from qualitas.cli import main as _module_main
+
+    _module_main()

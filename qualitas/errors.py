@@ -9,6 +9,10 @@ The tree::
     │   └── ValidationError            parses, but breaks the data model (field, row)
     ├── NotFoundError                  a business key (complaint, lot, product) is unknown
     ├── StoreError                     the graph store failed (I/O, lock, corruption)
+    ├── AuditTamperedError             the audit trail was edited, cut or re-anchored
+    ├── AuthenticationError            no valid API key or token where one is needed
+    ├── PermissionDeniedError          authenticated, but the role may not do this
+    ├── LimitExceededError             a request over a configured limit (depth, cost, size, time)
     └── MissingExtraError              an optional dependency is not installed
 
 Third-party exceptions are caught only in adapters and re-raised as one of these
@@ -69,6 +73,24 @@ class StoreError(QualitasError):
     """The graph store failed; the last committed state is intact."""
 
 
+class AuthenticationError(QualitasError):
+    """The caller gave no credentials, or an unknown, revoked or expired key or token."""
+
+
+class PermissionDeniedError(QualitasError):
+    """The caller is known, but their role is not allowed this field or mutation."""
+
+
+class LimitExceededError(QualitasError):
+    """A request exceeds a configured limit: query depth or cost, page size, body size, time."""
+
+
+class AuditTamperedError(QualitasError):
+    """The audit trail fails verification (an edited, deleted or reordered record, a cut
+    tail or a forged head anchor); the message names the line and the problem.
+    See 21 CFR 11.10(e): https://www.ecfr.gov/current/title-21/part-11#p-11.10(e)"""
+
+
 class MissingExtraError(QualitasError):
     """An optional dependency is missing; the message names the extra to install."""
 
@@ -93,7 +115,11 @@ ERROR_TABLE: dict[type[QualitasError], ErrorMapping] = {
     InputError: ErrorMapping(400, "BAD_INPUT", 64),
     NotFoundError: ErrorMapping(404, "NOT_FOUND", 66),
     ConfigError: ErrorMapping(500, "CONFIG_ERROR", 78),
+    AuthenticationError: ErrorMapping(401, "UNAUTHENTICATED", 77),
+    PermissionDeniedError: ErrorMapping(403, "FORBIDDEN", 77),
+    LimitExceededError: ErrorMapping(400, "LIMIT_EXCEEDED", 64),
     StoreError: ErrorMapping(503, "STORE_ERROR", 74),
+    AuditTamperedError: ErrorMapping(500, "AUDIT_TAMPERED", 65),
     MissingExtraError: ErrorMapping(501, "MISSING_EXTRA", 69),
     QualitasError: ErrorMapping(500, "INTERNAL", 70),
 }

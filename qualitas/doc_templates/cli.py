@@ -80,10 +80,22 @@ def pack(
         if (override_by or override_reason) and not final:
             raise InputError("--override-by/--override-reason go with --final")
         languages = [x.strip() for x in lang.split(",") if x.strip()] if lang else None
-        store = open_store(root._settings().store, read_only=not final)
+        settings = root._settings()
+        store = open_store(settings.store, read_only=not final)
         try:
+            from qualitas.audit import open_audit_log, record_pack_generated, state_digest
+
+            before = state_digest(store)
             result = build_pack(store, product, market, out_dir=out, languages=languages, on=on, final=final,
                                 override_by=override_by, override_reason=override_reason)
+            record_pack_generated(
+                open_audit_log(settings),
+                result.path,
+                actor=root._agent(settings),
+                before=before,
+                after=state_digest(store),
+                why=override_reason,
+            )
         finally:
             store.close()
     except QualitasError as exc:

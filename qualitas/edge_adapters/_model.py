@@ -99,3 +99,22 @@ class ActionRecord:
     dry_run: bool = False
     details: dict[str, str] = field(default_factory=dict)
     run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One measured value of a process parameter on a piece of equipment, as an edge
+    device reports it (GraphQL ``recordObservations``); recorded in the graph as a
+    ``q:ParameterObservation`` (a ``sosa:Observation``, https://www.w3.org/TR/vocab-ssn/#SOSAObservation).
+
+    ``equipment`` and ``parameter`` are business keys (``q:equipmentId``, ``q:code``);
+    ``unit`` is a QUDT unit local name (``DEG_C``); ``ts`` is Unix seconds.
+    """
+
+    equipment: str
+    parameter: str
+    value: float
+    ts: float
+    unit: str | None = None
+    run_id: str | None = None
+    signal: str | None = None

@@ -47,6 +47,7 @@ def run(
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record to the graph.")] = False,
 ) -> None:
     """Run the edge loop with a live status line until Ctrl-C or --duration."""
+    from qualitas.audit import open_audit_log
     from qualitas.edge_adapters.config import load_config
     from qualitas.edge_adapters.runner import EdgeRunner
     from qualitas.settings import Settings
@@ -58,12 +59,19 @@ def run(
         config = load_config(config_file)
         if dry_run:
             config = config.model_copy(update={"dry_run": True})
-        graph = None if no_store else open_store(store or config.store or Settings().store)
+        settings = Settings()
+        graph = None if no_store else open_store(store or config.store or settings.store)
+        # device writes go to the audit trail beside the store they are recorded in
+        trail = (
+            None
+            if no_store
+            else open_audit_log(settings.model_copy(update={"store": store or config.store or settings.store}))
+        )
     except QualitasError as exc:
         raise _fail(exc) from None
 
     async def main() -> EdgeRunner:
-        runner = EdgeRunner(config, store=graph)
+        runner = EdgeRunner(config, store=graph, audit=trail)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -22,14 +22,15 @@ from typing import Any
 from urllib.parse import quote
 
 from rdflib import RDF, XSD, Literal, URIRef
-from rdflib.namespace import PROV
+from rdflib.namespace import PROV, SOSA
 from rdflib.term import Node
 
-from qualitas.edge_adapters._model import ActionRecord, Alarm, RawHit, as_datetime
+from qualitas.edge_adapters._model import ActionRecord, Alarm, Observation, RawHit, as_datetime
 from qualitas.edge_adapters.series import SeriesInfo
 from qualitas.edge_adapters.spc import SpcSummary
 from qualitas.ontology import ID, Q, mint
-from qualitas.store import GraphStore
+from qualitas.ontology.namespaces import UNIT
+from qualitas.store import GraphStore, LoadResult
 
 Triple = tuple[Node, Node, Node]
 
@@ -89,6 +90,47 @@ def alarm_triples(alarm: Alarm, *, agent: str, equipment: str | None = None) -> 
     if equipment:
         out.append((s, Q.onEquipment, mint("equipment", equipment)))
     return out
+
+
+def observation_iri(obs: Observation) -> URIRef:
+    """One IRI per (equipment, parameter, time): a device that re-sends a value writes
+    the same triples again, never a second observation."""
+    return edge_iri("observation", obs.equipment, obs.parameter, as_datetime(obs.ts).isoformat())
+
+
+def observation_triples(obs: Observation, *, agent: str) -> list[Triple]:
+    """A measured value as a ``q:ParameterObservation`` (a ``sosa:Observation``): the
+    parameter and value as MES actuals have them (``q:parameter``, ``q:value``,
+    ``q:unit``), the time as ``sosa:resultTime``, the equipment and run as alarms have
+    them (``q:onEquipment``, ``q:duringRun``)."""
+    s = observation_iri(obs)
+    out: list[Triple] = [
+        (s, RDF.type, Q.ParameterObservation),
+        (s, RDF.type, SOSA.Observation),
+        (s, Q.parameter, mint("parameter", obs.parameter)),
+        (s, Q.value, _dec(obs.value)),
+        (s, SOSA.resultTime, _when(obs.ts)),
+        (s, Q.onEquipment, mint("equipment", obs.equipment)),
+        (s, PROV.wasAttributedTo, agent_iri(agent)),
+    ]
+    if obs.unit:
+        out.append((s, Q.unit, UNIT[obs.unit]))
+    if obs.run_id:
+        out.append((s, Q.duringRun, mint("run", obs.run_id)))
+    if obs.signal:
+        out.append((s, Q.signal, Literal(obs.signal)))
+    return out
+
+
+def batch_sha256(triples: Iterable[Triple]) -> str:
+    """The content hash of a batch of edge records (independent of their order)."""
+    body = "\n".join(sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def write_batch(store: GraphStore, triples: list[Triple], *, source: str, agent: str) -> LoadResult:
+    """Write edge records as one append-only batch: one transaction, one named graph."""
+    return store.load_triples(triples, source=source, sha256=batch_sha256(triples), agent=agent, format="edge")
 
 
 def action_triples(record: ActionRecord, *, equipment: str | None = None, parameter: str | None = None) -> list[Triple]:
@@ -243,9 +285,7 @@ class GraphRecorder:
 
     def _write(self, triples: list[Triple], source: str) -> None:
         assert self.store is not None
-        body = "\n".join(sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples))  # type: ignore[attr-defined]
-        sha = hashlib.sha256(body.encode()).hexdigest()
-        self.store.load_triples(triples, source=source, sha256=sha, agent=self.agent, format="edge")
+        write_batch(self.store, triples, source=source, agent=self.agent)
 
     async def flush(self, *, source: str | None = None) -> int:
         """Write what is queued; ``source`` names the batch (default: a fresh one)."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from rdflib import RDF, Literal
 
+from qualitas.audit import AuditLog
 from qualitas.edge_adapters._model import ActionRecord, Alarm, Sample
 from qualitas.edge_adapters.alerts import AlertHub
 from qualitas.edge_adapters.buffer import SpillBuffer
@@ -112,8 +113,10 @@ class EdgeRunner:
         store: GraphStore | None = None,
         hub: AlertHub | None = None,
         adapters: dict[str, Any] | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.config = config
+        self.audit = audit  # every write to a device also goes to the audit trail (edge.write), when one is given
         self.run_id = config.run.id
         self.hub = hub or AlertHub()
         self.buffer = SpillBuffer(config.buffer.path, capacity=config.buffer.capacity)
@@ -168,6 +171,27 @@ class EdgeRunner:
     def action(self, record: ActionRecord) -> None:
         self.actions.append(record)
         target = self.config.targets.get(record.target or "")
+        if self.audit is not None and record.applied is not None and not record.dry_run:
+            self.audit.append(
+                "edge.write",
+                actor=record.agent,
+                role="edge",
+                why=record.why,
+                what={
+                    "target": record.target,
+                    "parameter": target.parameter if target else None,
+                    "previous": record.previous,
+                    "requested": record.requested,
+                    "written": record.applied,
+                    "status": record.status,
+                    "rule": record.rule_id,
+                    "action": record.id,
+                    "run": record.run_id,
+                    "reasons": list(record.reasons),
+                },
+                before=None if record.previous is None else repr(record.previous),
+                after=repr(record.applied),
+            )
         self.recorder.add(
             action_triples(
                 record,

@@ -2,32 +2,134 @@
 
 Layers::
 
-    uvicorn ── FastAPI (create_app) ── strawberry GraphQLRouter ── schema resolvers ── GraphStore
+    uvicorn ── BodyLimit ── FastAPI (create_app) ── strawberry GraphQLRouter
+          ── security extensions (roles, limits) ── schema resolvers ── GraphStore
+
+Every request names its caller with ``Authorization: Bearer <API key or token>``
+(WebSocket clients may send it in ``connection_init`` instead); a wrong credential
+is answered 401 before anything runs. What each role may do is
+:data:`qualitas.graphql.security.POLICY`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.requests import HTTPConnection
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 
 from qualitas import __version__
+from qualitas.audit import open_audit_log
+from qualitas.auth import Authenticator, Principal
 from qualitas.edge_adapters.alerts import AlertHub
+from qualitas.errors import AuthenticationError, PermissionDeniedError
+from qualitas.graphql.audit import AuditExtension
+from qualitas.graphql.ingest import LoadJobs
 from qualitas.graphql.packs import add_download_route
 from qualitas.graphql.schema import build_schema
+from qualitas.graphql.security import READERS, extensions_for
 from qualitas.settings import Settings
 from qualitas.store import GraphStore, open_store
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+#: Headers of the explorer page: scripts, styles and fetches from this origin only, so a
+#: string that slipped into the page as markup could still not run or load anything.
+EXPLORER_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(send)
+                return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = (
+            b'{"errors":[{"message":"request body over the limit of %d bytes","extensions":{"code":"LIMIT_EXCEEDED"}}]}'
+            % self.max_bytes
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _caller(connection: HTTPConnection) -> Principal:
+    """The request's principal from its Authorization header; a bad credential is a 401."""
+    authenticator: Authenticator = connection.app.state.authenticator
+    try:
+        return authenticator.from_header(connection.headers.get("authorization"))
+    except AuthenticationError as exc:
+        raise HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
+Caller = Annotated[Principal, Depends(_caller)]
 
 
 def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAPI:
     """Build the app. The store is opened at startup (not at import) and closed at
     shutdown, unless the caller passes one it owns."""
-    state: dict[str, GraphStore] = {}
+    state: dict[str, Any] = {}
     alerts = AlertHub()  # live edge alarms for the `alerts` subscription; edge runners in this process publish here
+    authenticator = Authenticator(settings)
+    audit = open_audit_log(settings)  # every mutation, load, pack and signature appends a hash-chained record
+    jobs = LoadJobs()  # loads started through GraphQL (loadFiles), one at a time, followed by ingestProgress
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -36,25 +138,71 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
         try:
             yield
         finally:
+            await jobs.aclose()  # fails queued loads, waits for the running one: never close mid-batch
             if owned:
                 state["store"].close()
+            authenticator.close()
 
-    async def context() -> dict[str, Any]:
-        return {"store": state["store"], "settings": settings, "alerts": alerts}
+    async def context(principal: Caller) -> dict[str, Any]:
+        return {
+            "store": state["store"],
+            "settings": settings,
+            "alerts": alerts,
+            "principal": principal,
+            "authenticator": authenticator,
+            "jobs": jobs,
+            "audit": audit,
+        }
+
+    def reader(principal: Caller) -> Principal:
+        """Routes outside GraphQL that read business data (pack downloads)."""
+        if principal.role in READERS or (principal.is_anonymous and settings.allow_anonymous_reads):
+            return principal
+        if principal.is_anonymous:
+            raise HTTPException(
+                401, "send 'Authorization: Bearer <API key or token>'", headers={"WWW-Authenticate": "Bearer"}
+            )
+        raise HTTPException(403, PermissionDeniedError(f"role {principal.role!r} may not download packs").message)
 
     app = FastAPI(title="Qualitas", version=__version__, lifespan=lifespan)
     app.state.alerts = alerts
-    app.include_router(GraphQLRouter(build_schema(), context_getter=context), prefix="/graphql")
+    app.state.authenticator = authenticator
+    app.state.jobs = jobs
+    app.state.audit = audit
+    graphql_ide = "graphiql" if settings.introspection_enabled else None
+    router = GraphQLRouter(
+        build_schema(extensions=[*extensions_for(settings), AuditExtension]),
+        context_getter=context,
+        graphql_ide=graphql_ide,
+    )
+    app.include_router(router, prefix="/graphql")
 
-    add_download_route(app, settings)  # GET /packs/{packId}.zip (market document packs)
+    add_download_route(app, settings, dependencies=[Depends(reader)])  # GET /packs/{packId}.zip
+
+    @app.post("/auth/token")
+    async def token(principal: Caller) -> JSONResponse:
+        """A short-lived bearer token for the API key in the Authorization header."""
+        if principal.key_id is None:
+            raise HTTPException(
+                401, "POST /auth/token with 'Authorization: Bearer <API key>'", headers={"WWW-Authenticate": "Bearer"}
+            )
+        value, ttl = authenticator.token_for(principal)
+        return JSONResponse(
+            {"access_token": value, "token_type": "Bearer", "expires_in": ttl}, headers={"Cache-Control": "no-store"}
+        )
+
+    # The trace explorer: a static page (plain JS, no CDN) that calls /graphql with the
+    # user's API key. The page and its assets are public; the data behind them is not.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/graphql")
+    async def root() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=EXPLORER_HEADERS)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         current = state["store"]
         return {"status": "ok", "version": __version__, "triples": current.triple_count()}
 
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,9 @@ def packs_dir(settings: Settings) -> Path:
 
 
 def _error(exc: QualitasError) -> GraphQLError:
-    return GraphQLError(exc.message, extensions={"code": mapping_for(exc).graphql_code,
-                                                 **{k: str(v) for k, v in exc.context.items()}})
+    return GraphQLError(
+        exc.message, extensions={"code": mapping_for(exc).graphql_code, **{k: str(v) for k, v in exc.context.items()}}
+    )
 
 
 @strawberry.type
@@ -57,11 +59,16 @@ class PackInfo:
 
 def _info(manifest: dict[str, Any]) -> PackInfo:
     return PackInfo(
-        pack_id=manifest["packId"], status=manifest["status"], product_id=manifest["product"]["model"],
-        market=manifest["market"], open_findings=manifest["findings"]["open"],
+        pack_id=manifest["packId"],
+        status=manifest["status"],
+        product_id=manifest["product"]["model"],
+        market=manifest["market"],
+        open_findings=manifest["findings"]["open"],
         download_url=f"/packs/{manifest['packId']}.zip",
-        files=[PackFileInfo(path=f["path"], sha256=f["sha256"], bytes=f["bytes"], media_type=f["mediaType"])
-               for f in manifest["files"]],
+        files=[
+            PackFileInfo(path=f["path"], sha256=f["sha256"], bytes=f["bytes"], media_type=f["mediaType"])
+            for f in manifest["files"]
+        ],
         manifest=manifest,
     )
 
@@ -87,32 +94,60 @@ class PackQuery:
 
 @strawberry.type
 class PackMutation:
-    @strawberry.mutation(description="Generate a market document pack (EU, US, CN, VN): documents as DOCX and "
-                         "PDF, gap report, SHACL evidence and manifest; returns the manifest and a download URL. "
-                         "A final pack despite open findings needs overrideBy and overrideReason (recorded as PROV).")
+    @strawberry.mutation(
+        description="Generate a market document pack (EU, US, CN, VN): documents as DOCX and "
+        "PDF, gap report, SHACL evidence and manifest; returns the manifest and a download URL. "
+        "A final pack despite open findings needs overrideBy and overrideReason (recorded as PROV)."
+    )
     async def generate_pack(
-        self, info: Info, product_id: str, market: str, date: dt.date | None = None,
-        languages: list[str] | None = None, final: bool = False, override_by: str | None = None,
+        self,
+        info: Info,
+        product_id: str,
+        market: str,
+        date: dt.date | None = None,
+        languages: list[str] | None = None,
+        final: bool = False,
+        override_by: str | None = None,
         override_reason: str | None = None,
     ) -> PackInfo:
+        from qualitas.audit import pack_facts, state_digest
         from qualitas.doc_templates.pack import build_pack
+        from qualitas.graphql.audit import record_domain_event
 
         settings: Settings = info.context["settings"]
         try:
+            before = state_digest(info.context["store"])
             result = await asyncio.to_thread(
-                build_pack, info.context["store"], product_id, market, out_dir=packs_dir(settings),
-                languages=languages, on=date, final=final, override_by=override_by, override_reason=override_reason,
+                build_pack,
+                info.context["store"],
+                product_id,
+                market,
+                out_dir=packs_dir(settings),
+                languages=languages,
+                on=date,
+                final=final,
+                override_by=override_by,
+                override_reason=override_reason,
+            )
+            # one pack.generate record (the same action as `qualitas pack`); AuditExtension then skips this field
+            record_domain_event(
+                info,
+                "pack.generate",
+                what={**pack_facts(result.path).as_what(), "final": final, "overrideBy": override_by},
+                why=override_reason,
+                before=before,
             )
         except QualitasError as exc:
             raise _error(exc) from exc
         return _info(result.manifest)
 
 
-def add_download_route(app: FastAPI, settings: Settings) -> None:
-    """``GET /packs/{pack_id}.zip``: the pack file, and nothing outside :func:`packs_dir`."""
+def add_download_route(app: FastAPI, settings: Settings, *, dependencies: Sequence[Any] = ()) -> None:
+    """``GET /packs/{pack_id}.zip``: the pack file, and nothing outside :func:`packs_dir`.
+    ``dependencies`` guard the route (the app passes its authorization check)."""
     from qualitas.doc_templates.pack import PackError, pack_path
 
-    @app.get("/packs/{pack_id}.zip", name="download_pack")
+    @app.get("/packs/{pack_id}.zip", name="download_pack", dependencies=list(dependencies))
     async def download_pack(pack_id: str) -> FileResponse:
         try:
             path = pack_path(packs_dir(settings), pack_id)

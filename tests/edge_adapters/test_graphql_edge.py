@@ -27,6 +27,7 @@ from qualitas.graphql.app import create_app
 from qualitas.graphql.schema import build_schema
 from qualitas.settings import Settings
 from qualitas.store import open_store
+from tests.graphql.serving import issue_keys
 
 ALARM = Alarm(
     id="RUN-G-alarm-1",
@@ -104,6 +105,7 @@ def test_create_app_puts_a_hub_in_the_context() -> None:
 class Served:
     app: FastAPI
     ws_url: str
+    key: str  # an engineer's API key: alert subscriptions need a role
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +113,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``create_app(settings)`` under uvicorn on a free loopback port, in a thread."""
     port = free_port()
     settings = Settings(store=tmp_path_factory.mktemp("edge-api") / "store", host="127.0.0.1", port=port)
+    key = issue_keys(settings, ("engineer",))["engineer"]
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -119,7 +122,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     while not server.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield Served(app, f"ws://127.0.0.1:{port}/graphql")
+    yield Served(app, f"ws://127.0.0.1:{port}/graphql", key)
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -140,7 +143,7 @@ async def test_alerts_subscription_over_websocket_receives_a_runner_alarm(served
     hub: AlertHub = served.app.state.alerts
     async with connect(served.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         assert ws.subprotocol == "graphql-transport-ws"
-        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {served.key}"}}))
         assert (await _receive(ws))["type"] == "connection_ack"
         query = (
             'subscription { alerts(severity: "critical") { id kind signal rule severity message value runId '

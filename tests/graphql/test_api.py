@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from qualitas.demo import CELL_LOT, COMPLAINT_A, COMPLAINT_B
-from qualitas.graphql.app import create_app
 from qualitas.graphql.schema import sdl
-from qualitas.settings import Settings
+from tests.graphql.serving import gql
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,41 +52,31 @@ def _cli(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture(scope="module")
+def store_dir(demo_store_dir: Path) -> Path:
+    return demo_store_dir
 
 
 @pytest.fixture(scope="module")
-def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("api") / "store"
-    done = _cli("demo", "load", store=path)
-    assert done.returncode == 0, done.stderr
-    return path
+def server(api_server: str) -> str:
+    return api_server
 
 
 @pytest.fixture(scope="module")
-def server(store_dir: Path) -> Iterator[str]:
-    port = _free_port()
-    settings = Settings(store=store_dir, host="127.0.0.1", port=port)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+def engineer_key(api_keys: dict[str, str]) -> str:
+    return api_keys["engineer"]
+
+
+_KEY: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _as_engineer(engineer_key: str) -> None:
+    _KEY["engineer"] = engineer_key
 
 
 def _gql(base: str, query: str, **variables: object) -> dict:  # type: ignore[type-arg]
-    response = httpx.post(f"{base}/graphql", json={"query": query, "variables": variables}, timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return gql(base, query, key=_KEY["engineer"], **variables)
 
 
 def test_graphiql_is_served(server: str) -> None:

@@ -16,6 +16,7 @@ import uvicorn
 from qualitas.graphql.app import create_app
 from qualitas.settings import Settings
 from qualitas.store import GraphStore
+from tests.graphql.serving import issue_keys
 
 
 def test_generate_pack_and_download(demo_store: GraphStore, tmp_path: Path) -> None:
@@ -33,7 +34,11 @@ def test_generate_pack_and_download(demo_store: GraphStore, tmp_path: Path) -> N
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
     try:
-        _exercise(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60), tmp_path)
+        key = issue_keys(settings, ("compliance",))["compliance"]
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"Authorization": f"Bearer {key}"}
+        )
+        _exercise(client, tmp_path)
     finally:
         srv.should_exit = True
         thread.join(timeout=10)

@@ -1,0 +1,31 @@
+"""Who is calling: the principal every request, CLI command and edge runner acts as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["compliance", "engineer", "auditor", "edge", "admin"]
+
+#: The roles, as ``qualitas users add --role`` takes them.
+ROLES: tuple[Role, ...] = ("compliance", "engineer", "auditor", "edge", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user (or the anonymous reader, where the settings allow one).
+
+    ``role`` is ``None`` only for :data:`ANONYMOUS`; ``key_id`` names the API key or
+    token that authenticated the request (``None`` for local CLI use).
+    """
+
+    name: str
+    role: Role | None
+    key_id: str | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.role is None
+
+
+ANONYMOUS = Principal(name="anonymous", role=None)

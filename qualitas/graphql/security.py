@@ -1,0 +1,298 @@
+"""Who may call which GraphQL field, and the limits every request runs under.
+
+Authorization is checked per root field (every field of ``Query``, ``Mutation`` and
+``Subscription``) against :data:`POLICY`:
+
+* a ``Query`` field not named in the table is a read, open to :data:`READERS`
+  (and to anonymous callers only where ``QUALITAS_ALLOW_ANONYMOUS_READS`` is on);
+* a ``Mutation`` or ``Subscription`` field not named in the table is refused to
+  everybody (default deny; a test fails when one is missing from the table);
+* nobody anonymous ever runs a mutation.
+
+Limits (settings in :class:`qualitas.settings.Settings`): query depth
+(strawberry's ``QueryDepthLimiter``), aliases (``MaxAliasesLimiter``), query cost
+(:class:`QueryCostRule`, a static estimate: each field costs 1, and its selection
+is multiplied by the page size it asks for), page size (``first`` above
+``max_page_size`` is refused by the cost rule before anything runs), and a per-operation
+time limit checked before each field resolves (a stopped query answers
+``LIMIT_EXCEEDED``; what it had resolved is discarded). Introspection is off where
+``introspection_enabled`` is false.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+)
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from qualitas.auth import ANONYMOUS, Authenticator, Principal
+from qualitas.errors import AuthenticationError, QualitasError, mapping_for
+from qualitas.settings import Settings
+
+READERS = frozenset({"compliance", "engineer", "auditor", "admin"})
+WRITERS = frozenset({"compliance", "engineer", "admin"})
+
+#: (root type, field) -> roles allowed. See the module docstring for fields not named here.
+POLICY: dict[tuple[str, str], frozenset[str]] = {
+    # who am I: anybody, anonymous included (answers "anonymous")
+    ("Query", "whoami"): frozenset({"compliance", "engineer", "auditor", "edge", "admin", "anonymous"}),
+    # the audit trail and accounts are not business data
+    ("Query", "auditTrail"): frozenset({"auditor", "admin"}),
+    ("Query", "auditVerification"): frozenset({"auditor", "admin"}),
+    ("Query", "users"): frozenset({"admin"}),
+    ("Query", "apiKeys"): frozenset({"admin"}),
+    ("Query", "packSignatures"): frozenset({"compliance", "auditor", "admin"}),
+    ("Query", "loadJob"): READERS,
+    ("Query", "loadJobs"): READERS,
+    # mutations
+    ("Mutation", "generatePack"): frozenset({"compliance", "admin"}),
+    ("Mutation", "signPack"): frozenset({"compliance", "admin"}),
+    ("Mutation", "loadFiles"): WRITERS,
+    ("Mutation", "recordObservations"): frozenset({"edge", "engineer", "admin"}),
+    ("Mutation", "createUser"): frozenset({"admin"}),
+    ("Mutation", "createApiKey"): frozenset({"admin"}),
+    ("Mutation", "revokeApiKey"): frozenset({"admin"}),
+    # subscriptions
+    ("Subscription", "alerts"): frozenset({"compliance", "engineer", "auditor", "admin"}),
+    ("Subscription", "ingestProgress"): READERS,
+}
+
+
+def allowed_roles(root: str, field: str, *, anonymous_reads: bool) -> frozenset[str]:
+    roles = POLICY.get((root, field))
+    if roles is None:
+        roles = READERS if root == "Query" else frozenset()
+        if root == "Query" and anonymous_reads:
+            roles = roles | {"anonymous"}
+    if root != "Query":
+        roles = roles - {"anonymous"}
+    return roles
+
+
+def _error(exc: QualitasError) -> GraphQLError:
+    return GraphQLError(exc.message, extensions={"code": mapping_for(exc).graphql_code})
+
+
+def _forbidden(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def principal_of(context: dict[str, Any]) -> Principal:
+    """The caller, authenticating WebSocket ``connection_init`` credentials on first use."""
+    principal = context.get("principal")
+    if isinstance(principal, Principal) and not principal.is_anonymous:
+        return principal
+    params = context.get("connection_params")
+    authenticator: Authenticator | None = context.get("authenticator")
+    if isinstance(params, dict) and authenticator is not None:
+        credential = params.get("Authorization") or params.get("authorization")
+        if not credential and params.get("apiKey"):
+            credential = f"Bearer {params['apiKey']}"
+        if credential:
+            principal = authenticator.from_header(str(credential))
+            context["principal"] = principal
+            return principal
+    return principal if isinstance(principal, Principal) else ANONYMOUS
+
+
+class Authorization(SchemaExtension):
+    """Checks each root field against :data:`POLICY`, and the time limit before each field."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, dict):
+            settings: Settings | None = context.get("settings")
+            timeout = settings.request_timeout_s if settings is not None else 30.0
+            context["deadline"] = time.monotonic() + timeout
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        # Subscription root fields do not pass through `resolve`: check them here.
+        ctx = self.execution_context
+        if ctx.graphql_document is not None and str(ctx.operation_type.value) == "subscription":
+            for field in _root_fields(ctx.graphql_document, ctx.operation_name):
+                self._authorize(ctx.context, "Subscription", field)
+        yield
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        context = info.context
+        if info.path.prev is None:  # a root field
+            self._authorize(context, info.parent_type.name, info.field_name)
+        elif info.operation.operation is not OperationType.SUBSCRIPTION:
+            deadline = context.get("deadline") if isinstance(context, dict) else None
+            if deadline is not None and time.monotonic() > deadline:
+                settings = context.get("settings")
+                limit = settings.request_timeout_s if settings is not None else "?"
+                raise _forbidden(f"query stopped: it ran past the time limit of {limit} s", "LIMIT_EXCEEDED")
+        return _next(root, info, *args, **kwargs)
+
+    @staticmethod
+    def _authorize(context: Any, root: str, field: str) -> None:
+        if not isinstance(context, dict) or "authenticator" not in context:
+            return  # a bare schema in unit tests, without the HTTP layer
+        if field.startswith("__"):
+            return
+        try:
+            principal = principal_of(context)
+        except AuthenticationError as exc:
+            raise _error(exc) from exc
+        settings: Settings = context["settings"]
+        roles = allowed_roles(root, field, anonymous_reads=settings.allow_anonymous_reads)
+        role = principal.role or "anonymous"
+        if role in roles:
+            return
+        if principal.is_anonymous:
+            raise _forbidden(
+                f"{root}.{field} needs an API key: send 'Authorization: Bearer <key>'", "UNAUTHENTICATED"
+            )
+        raise _forbidden(f"role {role!r} may not use {root}.{field}", "FORBIDDEN")
+
+
+def _root_fields(document: Any, operation_name: str | None) -> list[str]:
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    names: list[str] = []
+
+    def walk(selection_set: SelectionSetNode, seen: frozenset[str]) -> None:
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                names.append(node.name.value)
+            elif isinstance(node, InlineFragmentNode):
+                walk(node.selection_set, seen)
+            elif isinstance(node, FragmentSpreadNode) and node.name.value in fragments and node.name.value not in seen:
+                walk(fragments[node.name.value].selection_set, seen | {node.name.value})
+
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None or (definition.name is not None and definition.name.value == operation_name)
+        ):
+            walk(definition.selection_set, frozenset())
+    return names
+
+
+# --------------------------------------------------------------------- query cost
+
+_SIZE_ARGUMENTS = ("first", "last", "limit")
+
+
+def _unwrap(type_: Any) -> Any:
+    return type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+
+
+def query_cost(
+    schema: GraphQLSchema, document: Any, *, max_page_size: int, list_factor: int = 5
+) -> tuple[int, list[str]]:
+    """Static cost of each operation in ``document`` (the largest one) and the page-size
+    problems found. A field costs 1 plus its selection's cost times its multiplier: the
+    ``first``/``last``/``limit`` it asks for (a variable counts as ``max_page_size``), or
+    ``list_factor`` for a list without one, else 1."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    problems: list[str] = []
+
+    def selection_cost(selection_set: SelectionSetNode | None, parent: Any, seen: frozenset[str]) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                total += field_cost(node, parent, seen)
+            elif isinstance(node, InlineFragmentNode):
+                target = schema.get_type(node.type_condition.name.value) if node.type_condition else parent
+                total += selection_cost(node.selection_set, target, seen)
+            elif isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                if name in seen or name not in fragments:
+                    continue
+                fragment = fragments[name]
+                target = schema.get_type(fragment.type_condition.name.value)
+                total += selection_cost(fragment.selection_set, target, seen | {name})
+        return total
+
+    def field_cost(node: FieldNode, parent: Any, seen: frozenset[str]) -> int:
+        name = node.name.value
+        fields = getattr(parent, "fields", None)
+        if name.startswith("__") or not fields or name not in fields:
+            return 1
+        field = fields[name]
+        multiplier = 1
+        sized = False
+        for argument in node.arguments or ():
+            if argument.name.value not in _SIZE_ARGUMENTS:
+                continue
+            sized = True
+            if isinstance(argument.value, IntValueNode):
+                multiplier = int(argument.value.value)
+                if multiplier > max_page_size:
+                    problems.append(
+                        f"{name}({argument.name.value}: {multiplier}) is over the maximum page size {max_page_size}"
+                    )
+            elif isinstance(argument.value, VariableNode):
+                multiplier = max_page_size
+        if not sized and isinstance(_unwrap(field.type), GraphQLList):
+            multiplier = list_factor
+        return 1 + max(multiplier, 1) * selection_cost(node.selection_set, get_named_type(field.type), seen)
+
+    worst = 0
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        root = schema.get_root_type(definition.operation)
+        worst = max(worst, selection_cost(definition.selection_set, root, frozenset()))
+    return worst, problems
+
+
+def cost_rule(*, max_cost: int, max_page_size: int) -> type[ValidationRule]:
+    """A validation rule refusing documents over ``max_cost`` or asking for pages over the limit."""
+
+    class QueryCostRule(ValidationRule):
+        def enter_document(self, node: Any, *_: Any) -> None:
+            cost, problems = query_cost(self.context.schema, node, max_page_size=max_page_size)
+            for problem in problems:
+                self.report_error(GraphQLError(problem, extensions={"code": "LIMIT_EXCEEDED"}))
+            if cost > max_cost:
+                self.report_error(
+                    GraphQLError(
+                        f"query cost {cost} is over the limit of {max_cost}: ask for smaller pages or fewer fields",
+                        extensions={"code": "LIMIT_EXCEEDED", "cost": cost, "maxCost": max_cost},
+                    )
+                )
+
+    return QueryCostRule
+
+
+def extensions_for(settings: Settings) -> list[Any]:
+    """The schema extensions the server runs with, from its settings."""
+    rule = cost_rule(max_cost=settings.max_query_cost, max_page_size=settings.max_page_size)
+    extensions: list[Any] = [  # factories: strawberry builds a fresh extension per request
+        Authorization,
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules([rule]),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
+    return extensions
