@@ -19,9 +19,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.installed-run
 
-## run: install, load the demo data once, serve GraphQL + GraphiQL at http://$(HOST):$(PORT)/graphql
+## run: install, load the demo data once, print a demo API key, serve the trace explorer at
+## http://$(HOST):$(PORT)/ and GraphQL + GraphiQL at http://$(HOST):$(PORT)/graphql
 run: $(VENV)/.installed-run
 	$(BIN)/qualitas demo load
+	QUALITAS_HOST=$(HOST) QUALITAS_PORT=$(PORT) $(BIN)/qualitas demo key
 	$(BIN)/qualitas serve --host $(HOST) --port $(PORT)
 
 ## test: install with the test extras and run the whole suite

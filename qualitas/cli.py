@@ -278,6 +278,38 @@ def demo_load(json_out: JsonOpt = False) -> None:
     _run(action)
 
 
+@demo_app.command("key")
+def demo_key(
+    user: Annotated[str, typer.Option("--user", help="The demo user (created with role admin if missing).")] = "demo",
+) -> None:
+    """An API key for trying the server (``make run`` calls this): the demo user's earlier
+    demo keys are revoked, a new one is printed once."""
+
+    def action() -> None:
+        from qualitas.auth import AuthStore
+
+        settings = _settings()
+        users = AuthStore(settings.auth_db_path)
+        try:
+            if user not in {u.name for u in users.users()}:
+                users.add_user(user, "admin")
+            for key in users.keys(user=user):
+                if key.label == "demo" and key.revoked_at is None:
+                    users.revoke_key(key.key_id)
+            issued = users.create_key(user, label="demo")
+            role = users.user(user).role
+        finally:
+            users.close()
+        err.print(
+            f"API key for {user} ({role}); paste it into the page at http://{settings.host}:{settings.port}/ "
+            f"or send 'Authorization: Bearer <key>':",
+            highlight=False,
+        )
+        sys.stdout.write(issued.secret + "\n")
+
+    _run(action)
+
+
 @demo_app.command("generate")
 def demo_generate(
     units: Annotated[int, typer.Option("--units", min=1, help="Number of finished serial units.")],

@@ -118,3 +118,34 @@ def test_load_with_a_column_mapping_and_dry_run(store: Path) -> None:
     wrong = _cli("load", str(bom), "--format", "turtle", "--sheet", "BOM", store=store)
     assert wrong.returncode == 64
     assert "takes no option sheet" in wrong.stderr
+
+
+def test_users_keys_and_demo_key(tmp_path: Path) -> None:
+    from qualitas.auth import Authenticator
+    from qualitas.errors import AuthenticationError
+    from qualitas.settings import Settings
+
+    store = tmp_path / "store"
+    assert _cli("users", "add", "ana", "--role", "compliance", store=store).returncode == 0
+    refused = _cli("users", "add", "bob", "--role", "wizard", store=store)
+    assert refused.returncode == 64 and "role 'wizard' is not one of" in refused.stderr
+    created = _cli("keys", "create", "ana", "--label", "laptop", store=store)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    listed = _cli("keys", "list", "--json", store=store)
+    assert key not in listed.stdout and '"label": "laptop"' in listed.stdout
+
+    first = _cli("demo", "key", store=store).stdout.strip()
+    second = _cli("demo", "key", store=store).stdout.strip()
+    auth = Authenticator(Settings(store=store))
+    try:
+        assert auth.from_credential(key).role == "compliance"
+        assert auth.from_credential(second).name == "demo"
+        try:
+            auth.from_credential(first)
+        except AuthenticationError as exc:
+            assert "revoked" in exc.message
+        else:
+            raise AssertionError("the earlier demo key should be revoked")
+    finally:
+        auth.close()

@@ -9,7 +9,8 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from qualitas.auth import AuthStore, Principal
-from qualitas.errors import QualitasError, mapping_for
+from qualitas.errors import QualitasError
+from qualitas.graphql._errors import graphql_error as _error
 from qualitas.graphql.security import principal_of
 
 
@@ -18,10 +19,6 @@ def _users(info: Info) -> AuthStore:
     if authenticator is None:
         raise GraphQLError("accounts are not available in this server", extensions={"code": "CONFIG_ERROR"})
     return authenticator.users  # type: ignore[no-any-return]
-
-
-def _error(exc: QualitasError) -> GraphQLError:
-    return GraphQLError(exc.message, extensions={"code": mapping_for(exc).graphql_code})
 
 
 @strawberry.type

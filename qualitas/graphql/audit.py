@@ -28,24 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, OperationType
+from graphql import OperationType
 from strawberry.extensions import SchemaExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from qualitas.audit import AuditLog, AuditRecord, state_digest
 from qualitas.auth import Principal
-from qualitas.errors import AuthenticationError, ConfigError, InputError, NotFoundError, QualitasError, mapping_for
+from qualitas.errors import AuthenticationError, ConfigError, InputError, NotFoundError, QualitasError
+from qualitas.graphql._errors import graphql_error as _error
 
 _RECORDED = "audit_recorded"
 _SECRET_NAME = re.compile(r"secret|password|passphrase|token|credential|key$", re.IGNORECASE)
 REDACTED = "[redacted]"
-
-
-def _error(exc: QualitasError) -> GraphQLError:
-    return GraphQLError(
-        exc.message, extensions={"code": mapping_for(exc).graphql_code, **{k: str(v) for k, v in exc.context.items()}}
-    )
 
 
 def _context(info: Any) -> dict[str, Any]:

@@ -139,30 +139,67 @@ class GapReport:
 def _convert(r: core.GapReport) -> GapReport:
     table = r.screening.china_rohs
     return GapReport(
-        product_id=r.product.iri, model=r.product.model, market=r.market, date=r.on,
-        catalog_version=r.catalog_version, conforms=r.conforms, applicable=[a.id for a in r.applicable],
-        summary=GapSummary(checked=r.summary.checked, passed=r.summary.passed, violated=r.summary.violated,
-                           not_checkable=r.summary.not_checkable,
-                           not_checkable_items=list(r.summary.not_checkable_items)),
-        findings=[GapFinding(
-            kind=f.kind, severity=f.severity, source=f.source, regulation_id=f.regulation_id, regulation=f.regulation,
-            clause=f.clause, subject=f.subject, subject_label=f.subject_label, offending=f.offending,
-            expected=f.expected, message_en=f.message_en, message_zh=f.message_zh,
-            evidence=[GapEvidence(id=e.id, kind=e.kind, label=e.label) for e in f.evidence],
-            remediation=GapRemediation(owner=f.remediation.owner, action_en=f.remediation.action_en,
-                                       action_zh=f.remediation.action_zh),
-        ) for f in r.findings],
-        requirements=[GapRequirement(
-            shape=c.shape, regulation_id=c.regulation_id, clause=c.clause, kind=c.kind, generated=c.generated,
-            status=c.status, focus_nodes=c.focus_nodes, violations=c.violations,
-        ) for c in r.requirements],
-        china_rohs=None if table is None else ChinaRohsTable(
-            standard=table.standard, required=table.required, columns=[c.symbol for c in table.columns],
-            rows=[ChinaRohsRow(part_number=x.part_number, part_name=x.part_name, marks=list(x.marks))
-                  for x in table.rows],
+        product_id=r.product.iri,
+        model=r.product.model,
+        market=r.market,
+        date=r.on,
+        catalog_version=r.catalog_version,
+        conforms=r.conforms,
+        applicable=[a.id for a in r.applicable],
+        summary=GapSummary(
+            checked=r.summary.checked,
+            passed=r.summary.passed,
+            violated=r.summary.violated,
+            not_checkable=r.summary.not_checkable,
+            not_checkable_items=list(r.summary.not_checkable_items),
+        ),
+        findings=[
+            GapFinding(
+                kind=f.kind,
+                severity=f.severity,
+                source=f.source,
+                regulation_id=f.regulation_id,
+                regulation=f.regulation,
+                clause=f.clause,
+                subject=f.subject,
+                subject_label=f.subject_label,
+                offending=f.offending,
+                expected=f.expected,
+                message_en=f.message_en,
+                message_zh=f.message_zh,
+                evidence=[GapEvidence(id=e.id, kind=e.kind, label=e.label) for e in f.evidence],
+                remediation=GapRemediation(
+                    owner=f.remediation.owner, action_en=f.remediation.action_en, action_zh=f.remediation.action_zh
+                ),
+            )
+            for f in r.findings
+        ],
+        requirements=[
+            GapRequirement(
+                shape=c.shape,
+                regulation_id=c.regulation_id,
+                clause=c.clause,
+                kind=c.kind,
+                generated=c.generated,
+                status=c.status,
+                focus_nodes=c.focus_nodes,
+                violations=c.violations,
+            )
+            for c in r.requirements
+        ],
+        china_rohs=None
+        if table is None
+        else ChinaRohsTable(
+            standard=table.standard,
+            required=table.required,
+            columns=[c.symbol for c in table.columns],
+            rows=[
+                ChinaRohsRow(part_number=x.part_number, part_name=x.part_name, marks=list(x.marks)) for x in table.rows
+            ],
         ),
         repairability=_repairability(r.repairability),
-        validation_report_turtle=r.validation_report_ttl, validation_report_jsonld=r.validation_report_jsonld,
+        validation_report_turtle=r.validation_report_ttl,
+        validation_report_jsonld=r.validation_report_jsonld,
     )
 
 
@@ -172,14 +209,20 @@ def _repairability(r: RepairabilityReport | None) -> Repairability | None:
     return Repairability(
         eu_index=r.eu.index,
         eu_class=r.eu.repairability_class,
-        eu_parameters=[RepairParameter(symbol=p.symbol, name_en=p.name_en, name_zh=p.name_zh, weight=p.weight,
-                                       score=p.score, basis=p.basis) for p in r.eu.parameters],
+        eu_parameters=[
+            RepairParameter(
+                symbol=p.symbol, name_en=p.name_en, name_zh=p.name_zh, weight=p.weight, score=p.score, basis=p.basis
+            )
+            for p in r.eu.parameters
+        ],
         eu_missing=list(r.eu.missing),
         french_index=r.french.index,
         french_applies=r.french.applies,
         french_status=r.french.status,
-        french_criteria=[RepairCriterion(code=c.code, name_en=c.name_en, name_fr=c.name_fr, points=c.points,
-                                         max_points=c.max_points) for c in r.french.criteria],
+        french_criteria=[
+            RepairCriterion(code=c.code, name_en=c.name_en, name_fr=c.name_fr, points=c.points, max_points=c.max_points)
+            for c in r.french.criteria
+        ],
         french_missing=list(r.french.missing),
     )
 
@@ -192,6 +235,6 @@ class GapQuery:
             return _convert(core.gap_report(info.context["store"], product_id, market, on=date))
         except QualitasError as exc:
             raise GraphQLError(
-                exc.message, extensions={"code": mapping_for(exc).graphql_code,
-                                         **{k: str(v) for k, v in exc.context.items()}},
+                exc.message,
+                extensions={"code": mapping_for(exc).graphql_code, **{k: str(v) for k, v in exc.context.items()}},
             ) from exc

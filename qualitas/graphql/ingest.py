@@ -33,7 +33,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from qualitas.errors import (
@@ -42,8 +41,8 @@ from qualitas.errors import (
     LimitExceededError,
     NotFoundError,
     QualitasError,
-    mapping_for,
 )
+from qualitas.graphql._errors import graphql_error as _error
 from qualitas.ingest import FORMATS, PlannedLoad, detect_format, load_paths
 from qualitas.settings import Settings
 from qualitas.store import GraphStore, LoadResult
@@ -378,9 +377,7 @@ def resolve_drop_file(root: Path, name: str) -> Path:
 
 def _drop_folder(settings: Settings) -> Path:
     if settings.ingest_dir is None:
-        raise ConfigError(
-            "loadFiles is off on this server: no ingest folder is configured (set QUALITAS_INGEST_DIR)"
-        )
+        raise ConfigError("loadFiles is off on this server: no ingest folder is configured (set QUALITAS_INGEST_DIR)")
     root = Path(settings.ingest_dir).resolve()
     if not root.is_dir():
         raise ConfigError(f"loadFiles is off on this server: the ingest folder {root.name!r} does not exist")
@@ -388,12 +385,6 @@ def _drop_folder(settings: Settings) -> Path:
 
 
 # ---------------------------------------------------------------- GraphQL
-
-
-def _error(exc: QualitasError) -> GraphQLError:
-    return GraphQLError(
-        exc.message, extensions={"code": mapping_for(exc).graphql_code, **{k: str(v) for k, v in exc.context.items()}}
-    )
 
 
 def _jobs(info: Info) -> LoadJobs:

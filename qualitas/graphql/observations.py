@@ -24,12 +24,12 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from qualitas.edge_adapters._model import Observation
 from qualitas.edge_adapters.graph import batch_sha256, observation_iri, observation_triples, write_batch
-from qualitas.errors import LimitExceededError, QualitasError, ValidationError, mapping_for
+from qualitas.errors import LimitExceededError, QualitasError, ValidationError
+from qualitas.graphql._errors import graphql_error as _error
 from qualitas.ingest._units import UnknownUnitError, qudt_unit
 from qualitas.ontology import mint
 from qualitas.store import GraphStore, LoadResult
@@ -166,12 +166,6 @@ def record_observations(store: GraphStore, observations: Sequence[Observation], 
     triples = [t for o in observations for t in observation_triples(o, agent=agent)]
     source = f"edge:observations:{batch_sha256(triples)[:24]}"
     return write_batch(store, triples, source=source, agent=agent)
-
-
-def _error(exc: QualitasError) -> GraphQLError:
-    return GraphQLError(
-        exc.message, extensions={"code": mapping_for(exc).graphql_code, **{k: str(v) for k, v in exc.context.items()}}
-    )
 
 
 @strawberry.type

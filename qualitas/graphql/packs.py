@@ -19,22 +19,16 @@ from typing import Any
 import strawberry
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse
-from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from qualitas.errors import QualitasError, mapping_for
+from qualitas.errors import QualitasError
+from qualitas.graphql._errors import graphql_error as _error
 from qualitas.settings import Settings
 
 
 def packs_dir(settings: Settings) -> Path:
     return Path(settings.store).resolve().parent / "packs"
-
-
-def _error(exc: QualitasError) -> GraphQLError:
-    return GraphQLError(
-        exc.message, extensions={"code": mapping_for(exc).graphql_code, **{k: str(v) for k, v in exc.context.items()}}
-    )
 
 
 @strawberry.type

@@ -62,19 +62,34 @@ class Regulation:
     def of(r: RegulationRecord) -> Regulation:
         d = r.dates
         return Regulation(
-            id=r.id, identifier=r.identifier, identifier_type=r.identifier_type,
-            short_name=r.short_name, title=r.title("en"),
+            id=r.id,
+            identifier=r.identifier,
+            identifier_type=r.identifier_type,
+            short_name=r.short_name,
+            title=r.title("en"),
             titles=[LocalizedTitle(lang=t.lang, text=t.text) for t in r.titles],
-            jurisdiction=r.jurisdiction, markets=list(r.markets), instrument_type=r.instrument_type,
+            jurisdiction=r.jurisdiction,
+            markets=list(r.markets),
+            instrument_type=r.instrument_type,
             status=r.status,
-            dates=RegulationDates(adopted=d.adopted, entry_into_force=d.entry_into_force,
-                                  application=d.application, end_of_transition=d.end_of_transition,
-                                  repealed=d.repealed),
-            amends=list(r.amends), repeals=list(r.repeals), superseded_by=r.superseded_by,
-            categories=list(r.categories), features=list(r.features),
-            conformity_route=list(r.conformity_route), required_documents=list(r.required_documents),
-            markings=list(r.markings), manual_languages=list(r.manual_languages),
-            source_url=r.source_url, verified=r.verified,
+            dates=RegulationDates(
+                adopted=d.adopted,
+                entry_into_force=d.entry_into_force,
+                application=d.application,
+                end_of_transition=d.end_of_transition,
+                repealed=d.repealed,
+            ),
+            amends=list(r.amends),
+            repeals=list(r.repeals),
+            superseded_by=r.superseded_by,
+            categories=list(r.categories),
+            features=list(r.features),
+            conformity_route=list(r.conformity_route),
+            required_documents=list(r.required_documents),
+            markings=list(r.markings),
+            manual_languages=list(r.manual_languages),
+            source_url=r.source_url,
+            verified=r.verified,
         )
 
 
@@ -169,33 +184,64 @@ class CatalogImpact:
 
 def _applicable(a: appl.ApplicableRegulation) -> ApplicableRegulation:
     return ApplicableRegulation(
-        regulation=Regulation.of(default_catalog().get(a.id)), obligation=a.obligation,
-        reason=str(a.reason), categories=list(a.reason.categories), features=list(a.reason.features),
-        implied=list(a.reason.implied), applies_from=a.applies_from, replaces=list(a.replaces),
+        regulation=Regulation.of(default_catalog().get(a.id)),
+        obligation=a.obligation,
+        reason=str(a.reason),
+        categories=list(a.reason.categories),
+        features=list(a.reason.features),
+        implied=list(a.reason.implied),
+        applies_from=a.applies_from,
+        replaces=list(a.replaces),
     )
 
 
 def _impact(rep: imp.ImpactReport) -> CatalogImpact:
     return CatalogImpact(
-        from_version=rep.diff.from_version, to_version=rep.diff.to_version,
+        from_version=rep.diff.from_version,
+        to_version=rep.diff.to_version,
         changes=[CatalogChange(id=c.id, kind=c.kind, fields=list(c.fields)) for c in rep.diff.records],
-        substances=[ImpactSubstance(cas=s.cas, name=s.name,
-                                    changes=[f"{t.regulation_id}: {t.change}" for t in s.triggers])
-                    for s in rep.substances],
+        substances=[
+            ImpactSubstance(cas=s.cas, name=s.name, changes=[f"{t.regulation_id}: {t.change}" for t in s.triggers])
+            for s in rep.substances
+        ],
         materials=[m.grade for m in rep.materials],
-        parts=[ImpactPart(part_number=p.part_number, name=p.name, materials=list(p.materials),
-                          substances=list(p.substances), suppliers=list(p.suppliers)) for p in rep.parts],
+        parts=[
+            ImpactPart(
+                part_number=p.part_number,
+                name=p.name,
+                materials=list(p.materials),
+                substances=list(p.substances),
+                suppliers=list(p.suppliers),
+            )
+            for p in rep.parts
+        ],
         suppliers=[s.supplier_id for s in rep.suppliers],
-        bom_positions=[BomPosition(bom_owner=b.bom_owner, revision=b.revision, position=b.position,
-                                   part_number=b.part_number, material=b.material, products=list(b.products))
-                       for b in rep.bom_positions],
-        products=[ImpactProduct(model=p.model, positions=list(p.positions), markets=list(p.markets))
-                  for p in rep.products],
+        bom_positions=[
+            BomPosition(
+                bom_owner=b.bom_owner,
+                revision=b.revision,
+                position=b.position,
+                part_number=b.part_number,
+                material=b.material,
+                products=list(b.products),
+            )
+            for b in rep.bom_positions
+        ],
+        products=[
+            ImpactProduct(model=p.model, positions=list(p.positions), markets=list(p.markets)) for p in rep.products
+        ],
         markets=list(rep.markets),
-        declaration_requests=[DeclarationRequest(supplier_id=r.supplier_id, supplier_name=r.supplier_name,
-                                                 parts=list(r.parts), substances=list(r.substances),
-                                                 regulations=list(r.regulations), text=r.text)
-                              for r in rep.declaration_requests],
+        declaration_requests=[
+            DeclarationRequest(
+                supplier_id=r.supplier_id,
+                supplier_name=r.supplier_name,
+                parts=list(r.parts),
+                substances=list(r.substances),
+                regulations=list(r.regulations),
+                text=r.text,
+            )
+            for r in rep.declaration_requests
+        ],
     )
 
 
@@ -206,7 +252,8 @@ class RegulationQuery:
         self, market: str | None = None, category: str | None = None, status: str | None = None
     ) -> list[Regulation]:
         return [
-            Regulation.of(r) for r in default_catalog()
+            Regulation.of(r)
+            for r in default_catalog()
             if (market is None or market.upper() in r.markets or "GLOBAL" in r.markets)
             and (category is None or category in r.categories)
             and (status is None or r.status == status)
@@ -223,8 +270,11 @@ class RegulationQuery:
     ) -> Applicability:
         rep = appl.applicable_regulations(info.context["store"], product_id, market, on=date)
         return Applicability(
-            product_id=rep.product.model, market=rep.market, date=rep.on,
-            catalog_version=rep.catalog_version, categories=list(rep.product.categories),
+            product_id=rep.product.model,
+            market=rep.market,
+            date=rep.on,
+            catalog_version=rep.catalog_version,
+            categories=list(rep.product.categories),
             features=list(rep.product.features),
             applicable=[_applicable(a) for a in rep.applicable],
             upcoming=[_applicable(a) for a in rep.upcoming],

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from qualitas.errors import QualitasError, mapping_for
+from qualitas.errors import QualitasError
+from qualitas.graphql._errors import graphql_error as _error
 from qualitas.graphql.types import Complaint, Product, RecallScope, Trace, convert
 from qualitas.reasoning import products as product_queries
 from qualitas.reasoning import trace as trace_queries
@@ -31,12 +31,6 @@ def _store(info: Info) -> GraphStore:
     return info.context["store"]  # type: ignore[no-any-return]
 
 
-def _graphql_error(exc: QualitasError) -> GraphQLError:
-    return GraphQLError(
-        exc.message, extensions={"code": mapping_for(exc).graphql_code, **{k: str(v) for k, v in exc.context.items()}}
-    )
-
-
 def _core_errors(resolver: Callable[P, R]) -> Callable[P, R]:
     """Core errors become GraphQL errors with their code, for every resolver alike."""
 
@@ -45,7 +39,7 @@ def _core_errors(resolver: Callable[P, R]) -> Callable[P, R]:
         try:
             return resolver(*args, **kwargs)
         except QualitasError as exc:
-            raise _graphql_error(exc) from exc
+            raise _error(exc) from exc
 
     return wrapped
 

@@ -51,7 +51,8 @@ from strawberry.extensions import (
 )
 
 from qualitas.auth import ANONYMOUS, Authenticator, Principal
-from qualitas.errors import AuthenticationError, QualitasError, mapping_for
+from qualitas.errors import AuthenticationError
+from qualitas.graphql._errors import graphql_error as _error
 from qualitas.settings import Settings
 
 READERS = frozenset({"compliance", "engineer", "auditor", "admin"})
@@ -92,10 +93,6 @@ def allowed_roles(root: str, field: str, *, anonymous_reads: bool) -> frozenset[
     if root != "Query":
         roles = roles - {"anonymous"}
     return roles
-
-
-def _error(exc: QualitasError) -> GraphQLError:
-    return GraphQLError(exc.message, extensions={"code": mapping_for(exc).graphql_code})
 
 
 def _forbidden(message: str, code: str) -> GraphQLError:
@@ -167,9 +164,7 @@ class Authorization(SchemaExtension):
         if role in roles:
             return
         if principal.is_anonymous:
-            raise _forbidden(
-                f"{root}.{field} needs an API key: send 'Authorization: Bearer <key>'", "UNAUTHENTICATED"
-            )
+            raise _forbidden(f"{root}.{field} needs an API key: send 'Authorization: Bearer <key>'", "UNAUTHENTICATED")
         raise _forbidden(f"role {role!r} may not use {root}.{field}", "FORBIDDEN")
 
 
