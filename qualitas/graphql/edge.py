@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from qualitas.edge_adapters._model import Alarm
 from qualitas.edge_adapters.alerts import AlertHub
-from qualitas.ontology import sparql_prefixes
+from qualitas.ontology import mint, sparql_prefixes
 
 
 @strawberry.type
@@ -75,7 +75,8 @@ class EdgeQuery:
     @strawberry.field(description="Alarms recorded in the graph (SPC, rule and safety), newest first.")
     def edge_alarms(self, info: Info, run_id: str | None = None, limit: int = 50) -> list[EdgeAlert]:
         store = info.context["store"]
-        run_filter = f"FILTER(?run = <https://w3id.org/qualitas/id/run/{run_id}>)" if run_id else ""
+        # mint() percent-encodes the id: a runId cannot close the IRI and add SPARQL of its own
+        run_filter = f"FILTER(?run = <{mint('run', run_id)}>)" if run_id and run_id.strip() else ""
         rows = store.select(
             sparql_prefixes()
             + f"""

@@ -365,13 +365,16 @@ def resolve_drop_file(root: Path, name: str) -> Path:
     relative = PurePosixPath(name.replace("\\", "/"))
     if ".." in relative.parts:
         raise refuse("'..' is refused; name a file inside the ingest folder")
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root):
-        raise refuse("leads out of the ingest folder (through a link)")
-    if not target.exists():
-        raise refuse("no such file in the ingest folder")
-    if not target.is_file():
-        raise refuse("not a regular file")
+    try:
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root):
+            raise refuse("leads out of the ingest folder (through a link)")
+        if not target.exists():
+            raise refuse("no such file in the ingest folder")
+        if not target.is_file():
+            raise refuse("not a regular file")
+    except OSError as exc:  # a name the file system refuses, e.g. too long
+        raise refuse(f"not a usable file name ({exc.strerror})") from exc
     return target
 
 

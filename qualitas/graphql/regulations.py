@@ -12,6 +12,7 @@ import datetime as dt
 import strawberry
 from strawberry.types import Info
 
+from qualitas.graphql.schema import _core_errors
 from qualitas.regulations import applicability as appl
 from qualitas.regulations import impact as imp
 from qualitas.regulations.catalog import Regulation as RegulationRecord
@@ -265,6 +266,7 @@ class RegulationQuery:
         return Regulation.of(r) if r else None
 
     @strawberry.field(description="Regulations that apply to a product in a market on a date, with reasons.")
+    @_core_errors
     def applicable_regulations(
         self, info: Info, product_id: str, market: str, date: dt.date | None = None
     ) -> Applicability:
@@ -281,6 +283,7 @@ class RegulationQuery:
         )
 
     @strawberry.field(description="What changed between two catalog versions and what it touches.")
+    @_core_errors
     def catalog_impact(self, info: Info, from_version: str, to_version: str) -> CatalogImpact:
         search = info.context.get("catalog_versions", ())
         return _impact(imp.catalog_impact(info.context["store"], from_version, to_version, search=search))

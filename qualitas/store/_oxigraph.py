@@ -156,7 +156,7 @@ def _to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 
 def _literal(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
 class OxigraphStore:
