@@ -292,6 +292,10 @@ def _snapshot(store_dir: Path) -> frozenset[tuple[str, str, str, str]]:
         return store.snapshot()
 
 
+def _live_triples(base: str) -> int:
+    return int(httpx.get(f"{base}/healthz", timeout=10).json()["triples"])
+
+
 def _wait_for_loads(client: httpx.Client) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -322,6 +326,9 @@ def test_every_string_argument_is_covered() -> None:
 def test_injection_strings_are_harmless(
     case: Case, api_server: str, api_keys: dict[str, str], api_settings: Settings, defaults: dict[str, Any]
 ) -> None:
+    # The live count comes from the server's own store (/healthz); a read-only view opened
+    # beside it may not see its latest writes, so it is a second check, not the only one.
+    live_before = _live_triples(api_server)
     before = _snapshot(api_settings.store)
     failures: list[str] = []
     calls = 0
@@ -343,10 +350,17 @@ def test_injection_strings_are_harmless(
         if case.name == "loadFiles":
             _wait_for_loads(client)
     after = _snapshot(api_settings.store)
+    live_after = _live_triples(api_server)
+    if any(q[:3] == ("urn:a", "urn:b", "urn:c") for q in after):
+        failures.append("the INSERT DATA of a payload ran: <urn:a> <urn:b> <urn:c> is in the graph")
     if case.name in WRITES:
         removed = before - after  # it may add its data, never touch what was there
         if removed:
             failures.append(f"{len(removed)} quads removed, e.g. {sorted(removed)[:3]}")
+        if live_after <= live_before:
+            failures.append(f"nothing was written ({live_before} triples): the write path went untested")
+    elif live_after != live_before:
+        failures.append(f"the live store changed: {live_before} -> {live_after} triples")
     elif before != after:
         failures.append(f"the graph changed: +{len(after - before)} -{len(before - after)} quads")
     if failures:
