@@ -35,6 +35,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import strawberry
 from strawberry.types import Info
 
+from qualitas.audit import AuditLog, audited_load
 from qualitas.errors import (
     ConfigError,
     InputError,
@@ -139,6 +140,8 @@ class Job:
     error: str | None = None
     seq: int = 0
     subscribers: set[asyncio.Queue[ProgressEvent]] = field(default_factory=set, repr=False)
+    role: str | None = None
+    audit: AuditLog | None = field(default=None, repr=False)  # each file loaded appends a `load` record
 
     @property
     def finished(self) -> bool:
@@ -196,10 +199,15 @@ class LoadJobs:
         dry_run: bool = False,
         reason: str | None = None,
         root: Path | None = None,
+        role: str | None = None,
+        audit: AuditLog | None = None,
     ) -> Job:
         """Queue a job loading ``files`` (name as given, resolved path) and return it
         at once; it runs when the jobs before it are done. ``root`` is cut from
-        messages so they name files as the caller did."""
+        messages so they name files as the caller did. With an ``audit`` log, each file
+        loaded (not dry runs) appends a ``load`` record, as ``qualitas load`` does."""
+        if audit is not None and not dry_run:
+            audit.ensure_writable()  # refuse now, not after loading, if the trail cannot take the records
         job = Job(
             id=uuid.uuid4().hex,
             files=[FileStatus(name, path) for name, path in files],
@@ -207,6 +215,8 @@ class LoadJobs:
             format=format,
             dry_run=dry_run,
             reason=reason,
+            role=role,
+            audit=audit,
         )
         self._jobs[job.id] = job
         self._forget_old()
@@ -325,7 +335,10 @@ def _load_one(
 ) -> tuple[str, LoadResult | PlannedLoad]:
     """In the worker thread: detect the format and load (or dry-run) one file."""
     fmt = detect_format(path, job.format)
-    [result] = load_paths(store, [path], format=fmt, agent=job.agent, dry_run=job.dry_run, progress=progress)
+    trail = None if job.dry_run else job.audit
+    with audited_load(trail, store, actor=job.agent, role=job.role, paths=[path], format=fmt, why=job.reason) as done:
+        [result] = load_paths(store, [path], format=fmt, agent=job.agent, dry_run=job.dry_run, progress=progress)
+        done.results = [result]
     return fmt, result
 
 
@@ -532,6 +545,8 @@ class IngestMutation:
                 dry_run=dry_run,
                 reason=reason,
                 root=root,
+                role=getattr(info.context.get("principal"), "role", None),
+                audit=info.context.get("audit"),
             )
         except QualitasError as exc:
             raise _error(exc) from exc

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
+from qualitas.audit import open_audit_log
 from qualitas.auth import AuthStore, Principal
 from qualitas.graphql.app import create_app
 from qualitas.graphql.ingest import IngestMutation, IngestQuery, LoadJobs
@@ -218,6 +220,14 @@ async def test_load_files_reports_progress_over_websocket_then_the_data_is_there
     assert listed["data"]["loadJobs"] == [
         {"id": job["id"], "state": "SUCCEEDED", "files": [{"status": "added", "triples": done["triples"]}]}
     ]
+
+    # the trail has the enqueueing mutation and the load itself, with the file's sha256 and the reason
+    trail = open_audit_log(Settings(store=served.ingest_dir.parent / "unused"))
+    [loaded] = trail.records(action="load")
+    assert (loaded.actor, loaded.role, loaded.why) == ("eng-ana", "engineer", "weekly complaint export")
+    sha = hashlib.sha256((served.ingest_dir / "complaints.csv").read_bytes()).hexdigest()
+    assert sha in json.dumps(loaded.what) and loaded.before != loaded.after
+    assert [r.actor for r in trail.records(action="graphql.mutation.loadFiles")] == ["eng-ana"]
 
     # a subscriber who comes late gets the final state and the end
     [late] = await _follow(served, job["id"])
