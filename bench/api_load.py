@@ -13,6 +13,10 @@ Baseline, in this process: the same trace by the core function
 (``reasoning.trace.reverse_trace``) on the same store opened read-only, one call at a
 time, so ``api p50 / core p50`` is what HTTP, authentication, GraphQL and JSON add.
 
+Also: one client alone for a few seconds (latency without queueing, against the core
+baseline), and the server process's CPU time per request (from /proc), which tells
+whether the server or the load generator (on the same 2 cores) is the limit.
+
 Prints requests/s, latency p50/p95/p99/max, errors, and writes ``bench/out/api_load.json``.
 """
 
@@ -56,6 +60,12 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -136,7 +146,10 @@ def main() -> None:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"server did not start: {server.stderr.read().decode() if server.stderr else ''}")
                 time.sleep(0.2)
+            solo, solo_errors, _ = asyncio.run(_load(base, key, 1, min(5.0, args.seconds)))
+            cpu_before = _cpu_seconds(server.pid)
             latencies, errors, wall = asyncio.run(_load(base, key, args.clients, args.seconds))
+            server_cpu = _cpu_seconds(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -167,8 +180,16 @@ def main() -> None:
             "p99": round(_percentile(ms, 0.99), 2),
             "max": round(max(ms), 2),
         },
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(latencies) + len(errors)), 2),
+        "server_cpu_busy": round(server_cpu / wall, 2),
+        "one_client": {
+            "requests": len(solo) + len(solo_errors),
+            "errors": len(solo_errors),
+            "p50_ms": round(statistics.median(solo) * 1000, 2),
+            "p99_ms": round(_percentile(solo, 0.99) * 1000, 2),
+        },
         "core_trace_ms": {"p50": round(statistics.median(core_ms), 2), "p99": round(_percentile(core_ms, 0.99), 2)},
-        "api_p50_over_core_p50": round(statistics.median(ms) / statistics.median(core_ms), 2),
+        "one_client_p50_over_core_p50": round(statistics.median(solo) * 1000 / statistics.median(core_ms), 2),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "server": "qualitas serve (one uvicorn worker) on 127.0.0.1",
     }

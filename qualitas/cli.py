@@ -465,7 +465,7 @@ def serve(
     host: Annotated[str | None, typer.Option("--host")] = None,
     port: Annotated[int | None, typer.Option("--port")] = None,
 ) -> None:
-    """Serve GraphQL (with GraphiQL) at http://HOST:PORT/graphql."""
+    """Serve the trace explorer at http://HOST:PORT/ and GraphQL (with GraphiQL in development) at /graphql."""
     import uvicorn
 
     from qualitas.graphql.app import create_app
@@ -473,7 +473,9 @@ def serve(
     def action() -> None:
         settings = _settings()
         application = create_app(settings)
-        err.print(f"GraphiQL at http://{host or settings.host}:{port or settings.port}/graphql")
+        base = f"http://{host or settings.host}:{port or settings.port}"
+        ide = " (GraphiQL)" if settings.introspection_enabled else ""
+        err.print(f"trace explorer at {base}/ · GraphQL{ide} at {base}/graphql", highlight=False)
         uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
 
     _run(action)

@@ -46,8 +46,10 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from qualitas.auth import ANONYMOUS, Authenticator, Principal
@@ -280,14 +282,24 @@ def cost_rule(*, max_cost: int, max_page_size: int) -> type[ValidationRule]:
 
 
 def extensions_for(settings: Settings) -> list[Any]:
-    """The schema extensions the server runs with, from its settings."""
-    rule = cost_rule(max_cost=settings.max_query_cost, max_page_size=settings.max_page_size)
-    extensions: list[Any] = [  # factories: strawberry builds a fresh extension per request
-        Authorization,
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        lambda: AddValidationRules([rule]),
+    """The schema extensions the server runs with, from its settings.
+
+    The validation rules are built once, so that ``ValidationCache`` (keyed by the
+    document and the rule classes) answers a repeated query without validating it
+    again, and ``ParserCache`` without parsing it again."""
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        cost_rule(max_cost=settings.max_query_cost, max_page_size=settings.max_page_size),
     ]
     if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection)
-    return extensions
+        rules.extend(DisableIntrospection().validation_rules)
+    return [  # factories: strawberry builds fresh extensions per request; the caches are shared
+        Authorization,
+        lambda: ParserCache(maxsize=_CACHE_SIZE),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=_CACHE_SIZE),
+    ]
+
+
+_CACHE_SIZE = 512
