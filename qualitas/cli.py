@@ -476,7 +476,14 @@ def serve(
         base = f"http://{host or settings.host}:{port or settings.port}"
         ide = " (GraphiQL)" if settings.introspection_enabled else ""
         err.print(f"trace explorer at {base}/ · GraphQL{ide} at {base}/graphql", highlight=False)
-        uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+        uvicorn.run(
+            application,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level="info",
+            ws_max_size=settings.max_body_bytes,  # the body limit holds for WebSocket messages too
+            timeout_keep_alive=5,
+        )
 
     _run(action)
 

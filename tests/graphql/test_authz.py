@@ -96,6 +96,14 @@ def test_every_mutation_and_subscription_has_a_policy() -> None:
             assert (root_name, name) in POLICY, f"{root_name}.{name} has no entry in security.POLICY"
 
 
+def test_the_matrix_covers_every_mutation_and_sensitive_query() -> None:
+    schema = build_schema()._schema
+    mutations = set(schema.mutation_type.fields)  # type: ignore[union-attr]
+    assert mutations <= set(MATRIX), f"add to MATRIX: {sorted(mutations - set(MATRIX))}"
+    restricted = {field for (root, field), roles in POLICY.items() if root == "Query" and roles != READ}
+    assert restricted - {"whoami"} <= set(MATRIX), f"add to MATRIX: {sorted(restricted - set(MATRIX))}"
+
+
 def test_allowed_calls_really_run(api_server: str, api_keys: dict[str, str]) -> None:
     body = gql(api_server, MATRIX["trace"][0], key=api_keys["engineer"])
     assert body["data"]["trace"]["findings"] == [{"kind": "calibration_invalid"}]
