@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -22,12 +20,11 @@ from qualitas.edge_adapters.alerts import AlertHub
 from qualitas.edge_adapters.config import parse_config
 from qualitas.edge_adapters.graph import GraphRecorder, alarm_triples
 from qualitas.edge_adapters.runner import EdgeRunner
-from qualitas.edge_adapters.simulator import free_port
 from qualitas.graphql.app import create_app
 from qualitas.graphql.schema import build_schema
 from qualitas.settings import Settings
 from qualitas.store import open_store
-from tests.graphql.serving import issue_keys
+from tests.graphql.serving import issue_keys, serve_app
 
 ALARM = Alarm(
     id="RUN-G-alarm-1",
@@ -111,20 +108,11 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``create_app(settings)`` under uvicorn on a free loopback port, in a thread."""
-    port = free_port()
-    settings = Settings(store=tmp_path_factory.mktemp("edge-api") / "store", host="127.0.0.1", port=port)
+    settings = Settings(store=tmp_path_factory.mktemp("edge-api") / "store")
     key = issue_keys(settings, ("engineer",))["engineer"]
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield Served(app, f"ws://127.0.0.1:{port}/graphql", key)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base:
+        yield Served(app, f"{base.replace('http://', 'ws://')}/graphql", key)
 
 
 async def _receive(ws: ClientConnection) -> dict[str, Any]:

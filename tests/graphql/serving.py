@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from qualitas.auth import ROLES, AuthStore
 from qualitas.graphql.app import create_app
@@ -57,13 +58,10 @@ def issue_keys(settings: Settings, roles: tuple[str, ...] = ROLES) -> dict[str, 
 
 
 @contextmanager
-def serve(settings: Settings, *, store: GraphStore | None = None) -> Iterator[str]:
-    """The app under uvicorn on 127.0.0.1 at a free port; yields its base URL. Pass a
-    ``store`` (e.g. read-only) when another server in the test holds the store open."""
+def serve_app(app: ASGIApp) -> Iterator[str]:
+    """An ASGI app under uvicorn on 127.0.0.1 at a free port, in a thread; yields its base URL."""
     port = free_port()
-    settings = settings.model_copy(update={"host": "127.0.0.1", "port": port})
-    config = uvicorn.Config(create_app(settings, store=store), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -76,6 +74,14 @@ def serve(settings: Settings, *, store: GraphStore | None = None) -> Iterator[st
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve(settings: Settings, *, store: GraphStore | None = None) -> Iterator[str]:
+    """``create_app(settings)`` under uvicorn (see :func:`serve_app`). Pass a ``store``
+    (e.g. read-only) when another server in the test holds the store open."""
+    with serve_app(create_app(settings, store=store)) as base:
+        yield base
 
 
 def gql(base: str, query: str, *, key: str | None = None, **variables: object) -> dict:  # type: ignore[type-arg]

@@ -13,9 +13,6 @@ run inside pytest-asyncio's event loop.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
@@ -32,6 +28,7 @@ from qualitas.demo import CELL_LOT, COMPLAINT_A, COMPLAINT_B
 from qualitas.graphql.app import create_app
 from qualitas.settings import Settings
 from qualitas.store import GraphStore
+from tests.graphql.serving import serve_app
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -73,12 +70,6 @@ def _app(settings: Settings, store: GraphStore) -> ExplorerApp:
     return ExplorerApp(app=create_app(settings, store=store), api_key=key.secret)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Server:
     base: str
@@ -87,21 +78,10 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, demo_store: GraphStore) -> Iterator[Server]:
-    port = _free_port()
     root = tmp_path_factory.mktemp("explorer")
-    settings = Settings(store=root / "store", host="127.0.0.1", port=port)
-    under_test = _app(settings, demo_store)
-    config = uvicorn.Config(under_test.app, host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield Server(base=f"http://127.0.0.1:{port}", api_key=under_test.api_key)
-    srv.should_exit = True
-    thread.join(timeout=10)
+    under_test = _app(Settings(store=root / "store"), demo_store)
+    with serve_app(under_test.app) as base:
+        yield Server(base=base, api_key=under_test.api_key)
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
-import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
@@ -34,6 +30,7 @@ from qualitas.graphql.ingest import IngestMutation, IngestQuery, LoadJobs
 from qualitas.settings import Settings
 from qualitas.store import GraphStore, open_store
 from tests.conftest import load_demo
+from tests.graphql.serving import serve_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "ingest" / "fixtures"
 ENGINEER = Principal(name="eng-ana", role="engineer")
@@ -58,12 +55,6 @@ mutation ($obs: [ObservationInput!]!) { recordObservations(observations: $obs) {
 
 
 # ---------------------------------------------------------------- the server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def build_app(settings: Settings, store: GraphStore, loop_box: list[asyncio.AbstractEventLoop]) -> FastAPI:
@@ -109,31 +100,21 @@ def served(tmp_path: Path) -> Iterator[Served]:
     ingest_dir = tmp_path / "drop"
     ingest_dir.mkdir()
     shutil.copy(FIXTURES / "complaints.csv", ingest_dir / "complaints.csv")
-    port = _free_port()
     # a body limit above the default 1 MB, so the 10,000-observation cap is what refuses the big call
-    settings = Settings(store=tmp_path / "unused", ingest_dir=ingest_dir, port=port, max_body_bytes=8_000_000)
+    settings = Settings(store=tmp_path / "unused", ingest_dir=ingest_dir, max_body_bytes=8_000_000)
     loop_box: list[asyncio.AbstractEventLoop] = []
     key = _engineer_key(settings)
     app = build_app(settings, store, loop_box)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        assert thread.is_alive(), "server thread died"
-        time.sleep(0.05)
-    yield Served(
-        f"http://127.0.0.1:{port}/graphql",
-        f"ws://127.0.0.1:{port}/graphql",
-        store,
-        ingest_dir,
-        app.state.jobs,
-        *loop_box,
-        key,
-    )
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base:
+        yield Served(
+            f"{base}/graphql",
+            f"{base.replace('http://', 'ws://')}/graphql",
+            store,
+            ingest_dir,
+            app.state.jobs,
+            *loop_box,
+            key,
+        )
     store.close()
 
 

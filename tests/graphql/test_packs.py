@@ -4,44 +4,22 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
-import time
 import zipfile
 from pathlib import Path
 
 import httpx
-import uvicorn
 
-from qualitas.graphql.app import create_app
 from qualitas.settings import Settings
 from qualitas.store import GraphStore
-from tests.graphql.serving import issue_keys
+from tests.graphql.serving import issue_keys, serve
 
 
 def test_generate_pack_and_download(demo_store: GraphStore, tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings = Settings(store=tmp_path / "store", port=port)
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(settings, store=demo_store), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        key = issue_keys(settings, ("compliance",))["compliance"]
-        client = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"Authorization": f"Bearer {key}"}
-        )
+    settings = Settings(store=tmp_path / "store")
+    key = issue_keys(settings, ("compliance",))["compliance"]
+    with serve(settings, store=demo_store) as base:
+        client = httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {key}"})
         _exercise(client, tmp_path)
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 def _exercise(client: httpx.Client, tmp_path: Path) -> None:
