@@ -178,7 +178,10 @@ class AuthStore:
 
     def active_principal(self, key_id: str) -> Principal:
         """The user behind a key that is still valid (for tokens made from it)."""
-        rows = self._key_rows(key_id)
+        return self._principal(key_id, self._key_rows(key_id))
+
+    @staticmethod
+    def _principal(key_id: str, rows: list[tuple[str, str, str | None, str, str | None]]) -> Principal:
         if not rows:
             raise AuthenticationError("unknown API key")
         _, name, revoked, role, disabled = rows[0]
@@ -206,4 +209,4 @@ class AuthStore:
             except (VerificationError, InvalidHashError) as exc:
                 raise AuthenticationError("unknown API key") from exc
             self._verified[key_id] = digest
-        return self.active_principal(key_id)
+        return self._principal(key_id, rows)

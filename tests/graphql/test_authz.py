@@ -4,7 +4,10 @@ sensitive query, anonymous callers, bad and revoked credentials, tokens, WebSock
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -145,9 +148,6 @@ def test_revoked_key_and_its_tokens_stop_at_once(api_server: str, api_settings: 
     assert body["data"]["whoami"] == {"name": "leaving", "role": "engineer"}
 
     # revoked from another process (the CLI), while the server runs
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-m", "qualitas.cli", "--store", str(api_settings.store), "keys", "revoke", issued.key_id],
         capture_output=True,
@@ -171,8 +171,6 @@ def test_tampered_token_is_refused(api_server: str, api_keys: dict[str, str]) ->
         f"{api_server}/auth/token", headers={"Authorization": f"Bearer {api_keys['auditor']}"}, timeout=10
     ).json()["access_token"]
     header, claims, signature = token.split(".")
-    import base64
-
     forged = json.loads(base64.urlsafe_b64decode(claims + "==="))
     forged["role"] = "admin"
     forged_claims = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
@@ -255,9 +253,6 @@ def test_mutations_land_in_the_audit_trail_that_auditors_read(
     # refused attempts (the matrix) are on the trail too, for the auditors, marked as failed
     refused = [r for r in records if r["actor"] == "engineer-user"]
     assert refused and all(r["what"]["ok"] is False and r["before"] == r["after"] for r in refused)
-
-    import subprocess
-    import sys
 
     done = subprocess.run(
         [sys.executable, "-m", "qualitas.cli", "--store", str(api_settings.store), "audit", "verify"],
