@@ -182,6 +182,9 @@ class Regulation:
     exemptions: tuple[Exemption, ...] = ()
     substances: tuple[ListedSubstance, ...] = ()
     file: str = ""
+    #: A standard's citation data (edition, OJ reference or FDA recognition, the date
+    #: presumption of conformity ends), as the record's ``standard:`` mapping holds it.
+    standard: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def title(self, lang: str = "en") -> str:
         for t in self.titles:
@@ -380,6 +383,7 @@ def _record(raw: Mapping[str, Any], file: str) -> Regulation:
             for x in raw.get("substances") or ()
         ),
         file=file,
+        standard=dict(raw.get("standard") or {}),
     )
 
 
