@@ -7,9 +7,16 @@ They make the gap reports of the demo meaningful:
   declarations with mass fractions (UV-328 in the TPE jacket above 0.1 % w/w, with the
   REACH Art. 33 communication) and a class C declaration for the CuZn39Pb3 contacts,
   whose lead relies on RoHS Annex III exemption 6(c).
-* CPC-200 (charging-port cover) has an IMDS record and an SVHC declaration but no EU
-  declaration of conformity, technical documentation or the other EU documents.
-* BP-75 (battery pack) carries the CE marking and an EU declaration of conformity.
+* CPC-200 (charging-port cover) is a passive vehicle part: no CE route, so no EU
+  declaration of conformity. It carries what vehicle makers and type approval ask for:
+  an IMDS record, REACH Art. 33 information, an ELV Annex II statement and a PPAP part
+  submission warrant.
+* BP-75 (battery pack) carries the CE marking and its EU declaration of conformity under
+  the Batteries Regulation (EU) 2023/1542.
+
+EU declarations of conformity on file carry their number, place (language-tagged) and
+date of issue, and their signatory as a ``q:Person`` with job titles in every pack
+language.
 
 Documents follow Dublin Core: ``dcterms:type`` (a document code as the catalog's
 ``required_documents`` spells it), ``dcterms:language``, ``q:about`` the product.
@@ -21,7 +28,7 @@ non-applicability statement), so the evidence trail stays in the graph.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from rdflib import RDF, XSD, Literal, URIRef
@@ -48,6 +55,7 @@ def document(
     references: Iterable[str] = (),
     note: str | None = None,
     country: str | None = None,
+    issuer: str | None = None,
 ) -> URIRef:
     """A ``q:Document`` of ``doc_type`` about ``about`` (product or part)."""
     iri = mint("document", number)
@@ -63,6 +71,53 @@ def document(
         _add(b, iri, DCTERMS.description, Literal(note, lang="en"))
     if country:
         _add(b, iri, Q.country, Literal(country))
+    if issuer:
+        _add(b, iri, Q.issuer, Literal(issuer))
+    return iri
+
+
+#: People and organisations have no business-key kind of their own in ``mint``.
+_ID = "https://w3id.org/qualitas/id/"
+
+
+def person(b: Builder, key: str, name: str, job_titles: Mapping[str, str]) -> URIRef:
+    """A ``q:Person`` with a plain ``q:name`` and ``q:jobTitle`` in each language of ``job_titles``."""
+    iri = URIRef(_ID + "person/" + key)
+    _add(b, iri, RDF.type, Q.Person)
+    _add(b, iri, Q.name, Literal(name))
+    for lang, title in job_titles.items():
+        _add(b, iri, Q.jobTitle, Literal(title, lang=lang))
+    return iri
+
+
+#: Places of issue as each pack language writes them.
+PLACES: Mapping[str, Mapping[str, str]] = {
+    "Stuttgart": {"en": "Stuttgart", "de": "Stuttgart", "fr": "Stuttgart", "zh": "斯图加特", "vi": "Stuttgart"},
+    "Suzhou": {"en": "Suzhou", "de": "Suzhou", "fr": "Suzhou", "zh": "苏州", "vi": "Tô Châu"},
+}
+
+ANNA_KELLER = ("QDM-AKELLER", "Dr. Anna Keller", {
+    "en": "Head of Compliance", "de": "Leiterin Compliance", "fr": "Responsable de la conformité",
+    "zh": "合规负责人", "vi": "Trưởng bộ phận Tuân thủ"})
+
+
+def eu_declaration_of_conformity(
+    b: Builder,
+    number: str,
+    *,
+    about: URIRef,
+    issued: dt.date,
+    place: str,
+    signatory: URIRef,
+    references: Iterable[str],
+) -> URIRef:
+    """An EU declaration of conformity on file (Decision 768/2008/EC Annex III): its number, the
+    Union harmonisation legislation it declares conformity with, place and date of issue, signatory."""
+    iri = document(b, number, doc_type="eu_declaration_of_conformity", about=about, issued=issued,
+                   references=references)
+    for lang, city in PLACES[place].items():
+        _add(b, iri, Q.placeOfIssue, Literal(city, lang=lang))
+    _add(b, iri, Q.signatory, signatory)
     return iri
 
 
@@ -148,8 +203,13 @@ def _cable(b: Builder) -> None:
     _add(b, cable, Q.market, mint("market", "EU"))
     for marking in ("ce_marking", "crossed_out_wheeled_bin"):
         _add(b, cable, Q.marking, Literal(marking))
-    doc_refs = ("eu-lvd-2014-35", "eu-emc-2014-30", "eu-rohs-2011-65", "eu-en-iec-61851-1-2019", "eu-en-55032-2015")
-    document(b, "DOC-CC-T2-32A-EU", doc_type="eu_declaration_of_conformity", about=cable, references=doc_refs)
+    # Only the CE-marking acts that apply: a passive cable assembly is outside the EMC Directive
+    # (2014/30/EU Art. 2(2)(d), inherently benign equipment). The LVD standard applied is EN IEC 61851-1
+    # (the catalog has no EN 62196 entry yet; EN 55032, a multimedia EMC standard, never belonged here).
+    signatory = person(b, *ANNA_KELLER)
+    eu_declaration_of_conformity(b, "DoC-CC-T2-32A-2024-01", about=cable, issued=_ISSUED, place="Stuttgart",
+                                 signatory=signatory,
+                                 references=("eu-lvd-2014-35", "eu-rohs-2011-65", "eu-en-iec-61851-1-2019"))
     document(b, "TF-CC-T2-32A", doc_type="technical_documentation", about=cable)
     document(b, "IFU-CC-T2-32A-EN", doc_type="instructions_and_safety_information", about=cable)
     document(b, "IFU-CC-T2-32A-DE", doc_type="instructions_and_safety_information", about=cable, language="de")
@@ -193,8 +253,24 @@ def _cover(b: Builder) -> None:
     cover = mint("product", "CPC-200")
     _add(b, cover, Q.market, mint("market", "EU"))
     _add(b, cover, Q.market, mint("market", "CN"))
-    document(b, "IMDS-CPC-200", doc_type="imds_material_data", about=cover)
+    maker = "Qualitas Demo Mobility GmbH"
+    document(b, "IMDS-CPC-200", doc_type="imds_material_data", about=cover, issuer=maker)
     document(b, "SVHC-CPC-200", doc_type="svhc_declaration", about=cover)
+    # What vehicle makers and type approval ask of a passive part (no CE marking, no EU DoC).
+    document(b, "R33-CPC-200-2024-01", doc_type="reach_article_33_information", about=cover,
+             issued=dt.date(2024, 10, 1), issuer=maker, references=("eu-reach-1907-2006",),
+             note="REACH Art. 33(1) information for the CPC-200 cover assembly (BOM revision C): no substance "
+                  "of the Candidate List is present above 0.1 % w/w in any article of the assembly, based on "
+                  "the supplier declarations NPP-IPC1752-7731, SFD-ROHS-0045 and EPD-REACH-1202.")
+    document(b, "ELV-CPC-200-2024-01", doc_type="elv_annex_ii_statement", about=cover,
+             issued=dt.date(2024, 10, 1), issuer=maker, references=("eu-elv-2000-53",),
+             note="ELV Directive 2000/53/EC Art. 4(2)(a) and Annex II: the assembly contains no lead, mercury, "
+                  "cadmium or hexavalent chromium above the Annex II maximum concentration values; no Annex II "
+                  "exemption is claimed.")
+    document(b, "PSW-CPC-200-C-01", doc_type="ppap_part_submission_warrant", about=cover,
+             issued=dt.date(2024, 2, 26), issuer=maker,
+             note="Part submission warrant, AIAG PPAP 4th edition, submission level 3, for drawing CPC-200 "
+                  "revision C: initial submission, approved by the vehicle plant.")
     composition(b, "NPP-IPC1752-7731", material="PBT+GF30", material_mass_g="3.2",
                 substances=[("9003-18-3", "0.7"), ("65997-17-3", "0.3")])
     composition(b, "SFD-ROHS-0045", material="1.4310", material_mass_g="1.1",
@@ -209,8 +285,9 @@ def _battery(b: Builder) -> None:
     _add(b, pack, Q.market, mint("market", "CN"))
     for marking in ("ce_marking", "separate_collection_symbol"):
         _add(b, pack, Q.marking, Literal(marking))
-    document(b, "DOC-BP-75-EU", doc_type="eu_declaration_of_conformity", about=pack,
-             references=("eu-batteries-2023-1542",))
+    # Regulation (EU) 2023/1542 Art. 18 and Annex IX: the battery's own EU declaration of conformity.
+    eu_declaration_of_conformity(b, "DoC-BP-75-2024-01", about=pack, issued=_ISSUED, place="Stuttgart",
+                                 signatory=person(b, *ANNA_KELLER), references=("eu-batteries-2023-1542",))
     document(b, "TF-BP-75", doc_type="technical_documentation", about=pack)
     composition(b, "HLM-IPC1752-CAT", material="LFP-C", material_mass_g="520",
                 substances=[("15365-14-7", "0.97")])

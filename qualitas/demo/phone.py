@@ -6,16 +6,21 @@
     type; the guaranteed years of software updates; the supplier's declared
     spare-parts and repair-information scores; and its French repairability index
     points. Worked by hand (tests/reasoning/test_repairability.py): R = 3.6425,
-    class B; French index 67.5 / 10 = 6.75.
+    class B; French index 67.5 / 10 = 6.75. Its EU declaration of conformity covers the
+    Radio Equipment Directive 2014/53/EU, RoHS 2011/65/EU and the smartphone ecodesign
+    Regulation (EU) 2023/1670, which applies from 20 June 2025.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from rdflib import RDF, Literal, URIRef
 from rdflib.namespace import XSD
 
+from qualitas.demo.compliance import eu_declaration_of_conformity, person
+from qualitas.demo.devices import organisation
 from qualitas.ontology import Q, mint
 from qualitas.ontology.builder import Builder
 
@@ -54,6 +59,17 @@ def build(b: Builder) -> None:
     phone = b.product(MODEL, "QP-6 smartphone", categories=["smartphone_tablet"],
                       features=["battery_powered", "consumer_use"])
     _add(b, phone, Q.market, mint("market", "EU"))
+    signatory = person(b, "QDE-JWEBER", "Jonas Weber", {
+        "en": "Head of Product Compliance", "de": "Leiter Produktkonformität",
+        "fr": "Responsable de la conformité des produits", "zh": "产品合规负责人",
+        "vi": "Trưởng bộ phận Tuân thủ Sản phẩm"})
+    maker = organisation(b, "QDE", "Qualitas Demo Electronics GmbH", "Industriestraße 14, 70565 Stuttgart, Germany",
+                         "DE", telephone="+49 711 555 0200", contact="Jonas Weber, Head of Product Compliance",
+                         contact_node=signatory)
+    _add(b, phone, Q.manufacturedBy, maker)
+    eu_declaration_of_conformity(
+        b, "DoC-QP-6-2025-01", about=phone, issued=dt.date(2025, 6, 20), place="Stuttgart", signatory=signatory,
+        references=("eu-red-2014-53", "eu-rohs-2011-65", "eu-ecodesign-smartphones-2023-1670"))
     for code, steps, fastener, tool in PARTS:
         node = mint("product", MODEL, "repair", code)
         _add(b, phone, Q.hasPriorityPartRepair, node)

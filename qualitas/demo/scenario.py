@@ -18,7 +18,7 @@ import datetime as dt
 
 from rdflib import Graph
 
-from qualitas.demo import compliance, devices, phone
+from qualitas.demo import compliance, devices, languages, phone
 from qualitas.ontology.builder import Builder, Line, Spec
 
 COMPLAINT_A = "CMP-2025-0042"
@@ -51,6 +51,7 @@ def build(b: Builder) -> None:
     compliance.build(b)
     devices.build(b)
     phone.build(b)
+    languages.build(b)
 
 
 def demo_graph() -> Graph:
@@ -404,7 +405,9 @@ def _charging_cable(b: Builder) -> None:
         "CC-T2-32A",
         "Type 2 EV charging cable, 32 A, 7 m",
         categories=["electrical_equipment", "ev_charging_equipment"],
-        features=["low_voltage_range", "consumer_use"],
+        # A mode 3 cable assembly with no active electronics: inherently benign equipment,
+        # outside the EMC Directive (2014/30/EU Art. 2(2)(d)).
+        features=["low_voltage_range", "consumer_use", "passive_electrical"],
         is_part=True,
     )
     b.part("CBL-5G6", "Charging cable 5G6 + signal, TPE jacket", supplier="SUP-RKB")

@@ -7,6 +7,12 @@ the initial version. Rendering runs in a Jinja ``SandboxedEnvironment`` with
 autoescape on, so text from users or suppliers (``&``, ``<``, quotes, template syntax)
 is printed, never executed or injected into the document XML; tables are built with
 python-docx inside docxtpl subdocuments, which sets cell text through the API.
+
+Layout follows the reader's market, not the template: the page size (ISO 216 A4 for
+EU/CN/VN, US Letter for US documents) and the language tag (``w:lang``, ECMA-376
+Part 1 §17.3.2.20, a BCP 47 tag) are set on every render from the model. Table rows
+never break across pages (``w:cantSplit``, §17.4.6) and header rows repeat on every
+page (``w:tblHeader``, §17.4.49); a section without a heading gets no Heading 1.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualitas.errors import MissingExtraError
+from qualitas.errors import InputError, MissingExtraError
 
 if TYPE_CHECKING:
     from qualitas.doc_templates.pack import DocModel
@@ -23,6 +29,32 @@ if TYPE_CHECKING:
 TEMPLATE = Path(__file__).parent / "templates" / "pack" / "document.docx"
 _LATIN_FONT = "DejaVu Sans"
 _CJK_FONT = "WenQuanYi Zen Hei"
+# Page sizes in twentieths of a point: A4 is 210 x 297 mm (ISO 216), Letter 8.5 x 11 in.
+PAGE_SIZES: dict[str, tuple[int, int]] = {"A4": (11906, 16838), "Letter": (12240, 15840)}
+# The region a bare language code stands for when a model carries no full tag.
+_DEFAULT_REGION = {"de": "de-DE", "fr": "fr-FR", "zh": "zh-CN", "vi": "vi-VN"}
+
+
+def page_size(model: DocModel) -> str:
+    """The model's page size, ``"A4"`` or ``"Letter"`` (A4 when the model does not say)."""
+    size = getattr(model, "page_size", "A4") or "A4"
+    if size not in PAGE_SIZES:
+        raise InputError(f"unknown page size {size!r}; expected one of {', '.join(PAGE_SIZES)}", page_size=size)
+    return size
+
+
+def lang_tag(model: DocModel) -> str:
+    """The model's BCP 47 language tag (https://www.rfc-editor.org/rfc/rfc5646).
+
+    A bare language code gets its usual region; English follows the page size, so a
+    Letter document is en-US and an A4 one en-GB.
+    """
+    tag = getattr(model, "lang_tag", model.lang) or model.lang
+    if "-" in tag:
+        return tag
+    if tag == "en":
+        return "en-US" if page_size(model) == "Letter" else "en-GB"
+    return _DEFAULT_REGION.get(tag, tag)
 
 
 def _docx() -> Any:
@@ -60,14 +92,18 @@ def write_template(path: Path = TEMPLATE) -> Path:
     run.font.color.rgb = RGBColor(0xB0, 0x00, 0x00)
     run.font.size = Pt(16)
     doc.add_paragraph("{{ title }}", style="Title")
+    doc.add_paragraph("{%p if subtitle %}")
     doc.add_paragraph("{{ subtitle }}", style="Subtitle")
+    doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p if notice %}")
     notice = doc.add_paragraph().add_run("{{ notice }}")
     notice.bold = True
     notice.font.color.rgb = RGBColor(0xB0, 0x00, 0x00)
     doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p for s in sections %}")
+    doc.add_paragraph("{%p if s.heading %}")
     doc.add_paragraph("{{ s.heading }}", style="Heading 1")
+    doc.add_paragraph("{%p endif %}")
     doc.add_paragraph("{%p for b in s.blocks %}")
     doc.add_paragraph("{%p if b.kind == 'p' %}")
     doc.add_paragraph("{{ b.text }}")
@@ -78,9 +114,77 @@ def write_template(path: Path = TEMPLATE) -> Path:
     doc.add_paragraph("{%p endfor %}")
     footer = doc.sections[0].footer.paragraphs[0].add_run("{{ footer }}")
     footer.font.size = Pt(7)
+    _set_page_size(doc, "A4")
     path.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(path))
     return path
+
+
+def _set_page_size(doc: Any, size: str) -> None:
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Twips
+
+    width, height = PAGE_SIZES[size]
+    for section in doc.sections:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Twips(width), Twips(height)
+
+
+def _lang_element(rpr: Any) -> Any:
+    from docx.oxml.ns import qn
+
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = rpr.makeelement(qn("w:lang"), {})
+        rpr.insert_element_before(lang, "w:eastAsianLayout", "w:specVanish", "w:oMath")
+    return lang
+
+
+def _set_language(doc: Any, tag: str) -> None:
+    """Tag the document defaults, the Normal style and every explicit ``w:lang`` with ``tag``.
+
+    ``w:val`` covers Latin text and ``w:eastAsia`` East Asian text, so a zh-CN document
+    is spell-checked and laid out as Simplified Chinese whatever the script of a run.
+    """
+    from docx.oxml.ns import qn
+
+    styles = doc.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    if defaults is None:
+        defaults = styles.makeelement(qn("w:docDefaults"), {})
+        styles.insert(0, defaults)
+    rpr_default = defaults.find(qn("w:rPrDefault"))
+    if rpr_default is None:
+        rpr_default = defaults.makeelement(qn("w:rPrDefault"), {})
+        defaults.insert(0, rpr_default)
+    if rpr_default.find(qn("w:rPr")) is None:
+        rpr_default.append(rpr_default.makeelement(qn("w:rPr"), {}))
+    langs = [_lang_element(rpr_default.find(qn("w:rPr"))), _lang_element(doc.styles["Normal"].element.get_or_add_rPr())]
+    for part in doc.part.package.iter_parts():
+        element = getattr(part, "element", None)
+        if element is not None:
+            langs.extend(element.iter(qn("w:lang")))
+    for lang in langs:
+        lang.set(qn("w:val"), tag)
+        lang.set(qn("w:eastAsia"), tag)
+    theme = doc.settings.element.find(qn("w:themeFontLang"))
+    if theme is not None:
+        theme.set(qn("w:val"), tag)
+        theme.set(qn("w:eastAsia"), tag)
+
+
+def _keep_rows_whole(table: Any, *, header: bool) -> None:
+    """No row breaks across a page; the header row repeats at the top of each page."""
+    from docx.oxml.ns import qn
+
+    for i, row in enumerate(table.rows):
+        trpr = row._tr.get_or_add_trPr()
+        if trpr.find(qn("w:cantSplit")) is None:
+            trpr.insert_element_before(trpr.makeelement(qn("w:cantSplit"), {}), "w:trHeight", "w:tblHeader",
+                                       "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins", "w:del", "w:trPrChange")
+        if header and i == 0 and trpr.find(qn("w:tblHeader")) is None:
+            trpr.insert_element_before(trpr.makeelement(qn("w:tblHeader"), {}), "w:tblCellSpacing", "w:jc",
+                                       "w:hidden", "w:ins", "w:del", "w:trPrChange")
 
 
 def render_docx(model: DocModel) -> bytes:
@@ -88,7 +192,11 @@ def render_docx(model: DocModel) -> bytes:
     _, docxtpl = _docx()
     from jinja2.sandbox import SandboxedEnvironment
 
+    size = page_size(model)
     tpl = docxtpl.DocxTemplate(str(TEMPLATE))
+    tpl.init_docx()
+    _set_page_size(tpl.docx, size)
+    body = tpl.docx.sections[0]
     sections = []
     for section in model.sections:
         blocks = []
@@ -97,6 +205,10 @@ def render_docx(model: DocModel) -> bytes:
                 blocks.append({"kind": "p", "text": block.text})
                 continue
             sub = tpl.new_subdoc()
+            # the subdocument lays its table out for its own page: give it the pack's text width
+            page = sub.subdocx.sections[0]
+            page.page_width, page.page_height = body.page_width, body.page_height
+            page.left_margin, page.right_margin = body.left_margin, body.right_margin
             rows = [block.header, *block.rows] if block.header else list(block.rows)
             width = max((len(r) for r in rows), default=1)
             table = sub.add_table(rows=len(rows), cols=width)
@@ -107,13 +219,15 @@ def render_docx(model: DocModel) -> bytes:
                     if i == 0 and block.header:
                         for run in table.cell(i, j).paragraphs[0].runs:
                             run.bold = True
+            _keep_rows_whole(table, header=bool(block.header))
             blocks.append({"kind": "table", "sub": sub})
-        sections.append({"heading": section.heading, "blocks": blocks})
+        sections.append({"heading": section.heading.strip(), "blocks": blocks})
     context = {
         "header": model.watermark, "title": model.title, "subtitle": model.subtitle, "notice": model.notice,
         "sections": sections, "footer": model.footer,
     }
-    tpl.render(context, jinja_env=SandboxedEnvironment(), autoescape=True)
+    tpl.render(context, jinja_env=SandboxedEnvironment(), autoescape=True)  # keeps the sectPr set above
+    _set_language(tpl.docx, lang_tag(model))
     out = io.BytesIO()
     tpl.save(out)
     return out.getvalue()

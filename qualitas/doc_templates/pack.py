@@ -44,10 +44,13 @@ from rdflib import Literal as RdfLiteral
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from qualitas import __version__
+from qualitas.doc_templates._i18n import country_name, eu_citation, long_date
 from qualitas.errors import InputError, MissingExtraError
 from qualitas.ontology import Q
-from qualitas.reasoning.gap import GapFinding, GapReport, gap_report
-from qualitas.regulations.catalog import Catalog, default_catalog
+from qualitas.reasoning.gap import GapReport, gap_report
+from qualitas.regulations.applicability import applicable_regulations
+from qualitas.regulations.catalog import Catalog, Regulation, default_catalog
+from qualitas.regulations.routes import Route, decide_route, load_routes
 from qualitas.store import GraphStore
 
 TEMPLATES = Path(__file__).parent / "templates" / "pack"
@@ -106,6 +109,8 @@ class DocModel:
     notice: str
     sections: tuple[Section, ...]
     footer: str
+    page_size: str = "A4"  # "A4", or "Letter" for documents read in the US
+    lang_tag: str = ""  # BCP 47, e.g. "de-DE"; the DOCX w:lang and the HTML lang
 
     @property
     def stem(self) -> str:
@@ -158,15 +163,25 @@ def _t(lang: str) -> dict[str, Any]:
 class _Facts:
     product: URIRef
     model: str
-    name: str
-    description: str
+    names: dict[str, str]  # by language tag; "" for an untagged name
+    descriptions: dict[str, str]  # by language tag; an untagged description counts as English
     literals: dict[str, str]
     manufacturer: dict[str, str]
     importer: dict[str, str]  # the label's publisher: the importer of imported goods
+    representative: dict[str, str]  # EU authorised representative
     predicate: dict[str, str]
     markings: tuple[str, ...]
     documents: tuple[dict[str, str], ...]
+    declaration: dict[str, str]  # the EU declaration of conformity on file: number, issued
+    place_of_issue: dict[str, str]
+    signatory_name: str
+    signatory_title: dict[str, str]
+    notified_body: str
     bom: tuple[tuple[str, ...], ...]
+    part_names: dict[str, dict[str, str]]  # part number -> language -> name
+    part_names_zh: dict[str, str]
+    test_reports: tuple[str, ...]
+    declarations: tuple[str, ...]  # supplier material declarations in the BOM closure
     calibrations: tuple[tuple[str, str, str, str], ...]  # equipment, certificate, valid from, valid until
     suppliers: tuple[str, ...]
 
@@ -175,52 +190,98 @@ def _s(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _by_lang(rows: Iterable[dict[str, Any]], key: str = "v") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for r in rows:
+        v = r.get(key)
+        if v is None:
+            continue
+        lang = getattr(v, "language", None) or ""
+        out.setdefault(str(lang), str(v))
+    return out
+
+
 def _facts(store: GraphStore, report: GapReport) -> _Facts:
     g = report.data_graph
     p = URIRef(report.product.iri)
+    q = f"PREFIX q: <{Q}> PREFIX dcterms: <{DCTERMS}> "
     lits = {str(pred).rsplit("#", 1)[-1]: str(o) for pred, o in g.predicate_objects(p) if isinstance(o, RdfLiteral)}
-    desc = _s(g.value(p, DCTERMS.description))
-    maker: dict[str, str] = {}
-    rows = store.select(f"""PREFIX q: <{Q}> SELECT ?name ?address ?country ?tel ?contact WHERE {{
-        <{p}> q:manufacturedBy ?m . OPTIONAL {{ ?m q:name ?name }} OPTIONAL {{ ?m q:address ?address }}
-        OPTIONAL {{ ?m q:country ?country }} OPTIONAL {{ ?m q:telephone ?tel }}
-        OPTIONAL {{ ?m q:contactPerson ?contact }} }} LIMIT 1""")
-    if rows:
-        maker = {k: _s(v) for k, v in rows[0].items()}
+    names = _by_lang(store.select(q + f"SELECT ?v WHERE {{ <{p}> q:name ?v }}"))
+    descriptions = _by_lang(store.select(q + f"SELECT ?v WHERE {{ <{p}> dcterms:description ?v }}"))
+    if "" in descriptions:
+        descriptions.setdefault("en", descriptions.pop(""))
+
+    def org(link: str, subject: str = f"<{p}>") -> dict[str, str]:
+        rows = store.select(q + f"""SELECT ?name ?address ?country ?tel ?contact WHERE {{
+            {subject} {link} ?m . OPTIONAL {{ ?m q:name ?name }} OPTIONAL {{ ?m q:address ?address }}
+            OPTIONAL {{ ?m q:country ?country }} OPTIONAL {{ ?m q:telephone ?tel }}
+            OPTIONAL {{ ?m q:contactPerson ?contact }} }} LIMIT 1""")
+        return {k: _s(v) for k, v in rows[0].items()} if rows else {}
+
+    maker = org("q:manufacturedBy")
+    representative = org(f"<{Q}authorisedRepresentative>")
     importer: dict[str, str] = {}
-    rows = store.select(f"""PREFIX q: <{Q}> PREFIX dcterms: <{DCTERMS}> SELECT ?name ?address WHERE {{
+    rows = store.select(q + f"""SELECT ?name ?address ?country WHERE {{
         ?d q:about <{p}> ; dcterms:type "label" ; dcterms:publisher ?o . ?o q:name ?name .
-        OPTIONAL {{ ?o q:address ?address }} }} LIMIT 1""")
+        OPTIONAL {{ ?o q:address ?address }} OPTIONAL {{ ?o q:country ?country }} }} LIMIT 1""")
     if rows:
         importer = {k: _s(v) for k, v in rows[0].items()}
     predicate: dict[str, str] = {}
-    rows = store.select(f"""PREFIX q: <{Q}> SELECT ?name ?number ?holder WHERE {{
+    rows = store.select(q + f"""SELECT ?name ?number ?holder ?decision ?source WHERE {{
         <{p}> q:predicateDevice ?d . OPTIONAL {{ ?d q:name ?name }} OPTIONAL {{ ?d q:clearanceNumber ?number }}
-        OPTIONAL {{ ?d q:clearanceHolder ?holder }} }} LIMIT 1""")
+        OPTIONAL {{ ?d q:clearanceHolder ?holder }} OPTIONAL {{ ?d <{Q}decisionDate> ?decision }}
+        OPTIONAL {{ ?d dcterms:source ?source }} }} LIMIT 1""")
     if rows:
         predicate = {k: _s(v) for k, v in rows[0].items()}
     docs = []
     for d in set(g.subjects(Q.about, p)):
         docs.append({
+            "iri": str(d),
             "number": _s(g.value(d, Q.documentNumber)) or str(d).rsplit("/", 1)[-1],
             "type": _s(g.value(d, DCTERMS.type)), "language": _s(g.value(d, DCTERMS.language)),
             "issued": _s(g.value(d, DCTERMS.issued)), "description": _s(g.value(d, DCTERMS.description)),
             "country": _s(g.value(d, Q.country)), "marking": _s(g.value(d, Q.marking)),
         })
     docs.sort(key=lambda x: (x["type"], x["number"]))
+    declaration: dict[str, str] = {}
+    place: dict[str, str] = {}
+    signer = ""
+    signer_title: dict[str, str] = {}
+    doc_rows = [d for d in docs if d["type"] == "eu_declaration_of_conformity"
+                and not d["description"].startswith("Not applicable")]
+    if doc_rows:
+        d0 = max(doc_rows, key=lambda d: d["issued"])
+        declaration = {"number": d0["number"], "issued": d0["issued"]}
+        place = _by_lang(store.select(q + f"SELECT ?v WHERE {{ <{d0['iri']}> <{Q}placeOfIssue> ?v }}"))
+        srows = store.select(q + f"""SELECT ?name ?v WHERE {{ <{d0['iri']}> <{Q}signatory> ?s .
+            OPTIONAL {{ ?s q:name ?name }} OPTIONAL {{ ?s <{Q}jobTitle> ?v }} }}""")
+        signer = next((_s(r["name"]) for r in srows if r.get("name")), "")
+        signer_title = _by_lang(srows)
+    nb_rows = store.select(q + f"""SELECT ?n WHERE {{ ?d q:about <{p}> ;
+        dcterms:type "notified_body_certificate" ; q:documentNumber ?n }} LIMIT 1""")
     bom = []
+    part_names: dict[str, dict[str, str]] = {}
     for b in g.objects(p, Q.hasBOM):
         for line in g.objects(b, Q.hasLine):
             comp = g.value(line, Q.component)
             mat = g.value(line, Q.designedMaterial)
             sup = g.value(comp, Q.suppliedBy) if comp is not None else None
+            number = _s(g.value(comp, Q.partNumber) or g.value(comp, Q.modelNumber))
             bom.append((
-                _s(g.value(line, Q.position)),
-                _s(g.value(comp, Q.partNumber) or g.value(comp, Q.modelNumber)),
+                _s(g.value(line, Q.position)), number,
                 _s(g.value(comp, Q.name)), _s(g.value(mat, Q.grade)) if mat is not None else "",
                 _s(g.value(sup, Q.name)) if sup is not None else "",
             ))
     bom.sort(key=lambda r: int(r[0]) if r[0].isdigit() else 0)
+    for r in store.select(q + f"""SELECT ?pn ?v WHERE {{ <{p}> (q:hasBOM/q:hasLine/q:component)+ ?c .
+            ?c q:partNumber ?pn ; q:name ?v }}"""):
+        lang = getattr(r["v"], "language", None) or ""
+        part_names.setdefault(str(r["pn"]), {}).setdefault(str(lang), str(r["v"]))
+    tests = sorted({_s(r["n"]) for r in store.select(q + f"""SELECT ?n WHERE {{
+        <{p}> (q:hasBOM/q:hasLine/q:component)* ?c . ?lot q:ofPart ?c . ?t q:reportFor ?lot ;
+        q:documentNumber ?n }}""")})
+    decls = sorted({_s(r["n"]) for r in store.select(q + f"""SELECT ?n WHERE {{
+        <{p}> (q:hasBOM/q:hasLine/q:component)* ?c . ?d q:declarationFor ?c ; q:documentNumber ?n }}""")})
     cals = []
     for eq in set(g.subjects(RDF.type, Q.Equipment)):
         for c in g.objects(eq, Q.hasCalibration):
@@ -228,9 +289,14 @@ def _facts(store: GraphStore, report: GapReport) -> _Facts:
                          _s(g.value(c, Q.validFrom)), _s(g.value(c, Q.validUntil))))
     suppliers = sorted({_s(g.value(s, Q.name)) for s in g.subjects(RDF.type, Q.Supplier)} - {""})
     return _Facts(
-        product=p, model=report.product.model, name=report.product.name or report.product.model, description=desc,
-        literals=lits, manufacturer=maker, importer=importer, predicate=predicate,
-        markings=tuple(sorted(str(m) for m in g.objects(p, Q.marking))), documents=tuple(docs), bom=tuple(bom),
+        product=p, model=report.product.model, names=names, descriptions=descriptions,
+        literals=lits, manufacturer=maker, importer=importer, representative=representative, predicate=predicate,
+        markings=tuple(sorted(str(m) for m in g.objects(p, Q.marking))), documents=tuple(docs),
+        declaration=declaration, place_of_issue=place, signatory_name=signer, signatory_title=signer_title,
+        notified_body=_s(nb_rows[0]["n"]) if nb_rows else "",
+        bom=tuple(bom), part_names=part_names,
+        part_names_zh={pn: v["zh"] for pn, v in part_names.items() if v.get("zh")},
+        test_reports=tuple(tests), declarations=tuple(decls),
         calibrations=tuple(sorted(cals)), suppliers=tuple(suppliers),
     )
 
@@ -243,6 +309,8 @@ class _Ctx:
     report: GapReport
     facts: _Facts
     catalog: Catalog
+    route: Route
+    findings: tuple[PackFinding, ...]
     status: Literal["draft", "final"]
     override: Override | None
     generated: dt.datetime
@@ -262,21 +330,30 @@ def _kv(pairs: Iterable[tuple[str, str]]) -> Block:
     return Block("table", rows=tuple((k, v) for k, v in pairs))
 
 
-def _finding_rows(findings: Iterable[GapFinding], lang: str) -> list[tuple[str, str, str, str]]:
+def _finding_rows(ctx: _Ctx, lang: str) -> list[tuple[str, str, str, str]]:
+    t = _t(lang)
     rows = []
-    for f in findings:
-        where = " · ".join(x for x in (f.regulation or "", f.clause or "") if x) or "as designed vs as built"
-        msg = f.message_zh if lang == "zh" else f.message_en
-        act = f.remediation.action_zh if lang == "zh" else f.remediation.action_en
-        rows.append((f.severity, where, msg, f"({f.remediation.owner}) {act}"))
+    for f in ctx.report.findings:
+        where = " · ".join(x for x in (f.regulation or "", f.clause or "") if x) or t["as_built_where"]
+        msg = f.message(lang) if hasattr(f, "message") else (f.message_zh if lang == "zh" else f.message_en)
+        rem = f.remediation
+        act = rem.action(lang) if hasattr(rem, "action") else (rem.action_zh if lang == "zh" else rem.action_en)
+        rows.append((t["severity"].get(f.severity, f.severity), where, msg, act))
+    for pf in ctx.findings:
+        doc = t["doc_names"].get(pf.document, pf.document)
+        rows.append((t["severity"]["major"], doc, pf.message(lang), t["pf_action"]))
     return rows
+
+
+_LANG_TAGS = {("en", "US"): "en-US", ("en", None): "en-GB", ("de", None): "de-DE", ("fr", None): "fr-FR",
+              ("zh", None): "zh-CN", ("vi", None): "vi-VN"}
 
 
 def _frame(ctx: _Ctx, key: str, lang: str, title: str, subtitle: str, sections: list[Section]) -> DocModel:
     """Wrap a document's sections with the honesty rule: watermark, notice, open findings."""
     t = _t(lang)
     r = ctx.report
-    n = len(r.findings)
+    n = len(r.findings) + len(ctx.findings)
     notice = ""
     watermark = ""
     if ctx.status == "draft":
@@ -286,43 +363,86 @@ def _frame(ctx: _Ctx, key: str, lang: str, title: str, subtitle: str, sections: 
         notice = t["override_notice"].format(by=ctx.override.by, at=ctx.override.at.isoformat(timespec="seconds"),
                                              reason=ctx.override.reason, n=n)
     tail: list[Section] = []
-    if r.findings:
-        tail.append(Section(t["open_findings"], (_table(t["finding_cols"], _finding_rows(r.findings, lang)),)))
-    if r.summary.not_checkable_items:
-        tail.append(Section(t["not_checkable"], (_table((), ((x,) for x in r.summary.not_checkable_items)),)))
+    if n:
+        tail.append(Section(t["open_findings"], (_table(t["finding_cols"], _finding_rows(ctx, lang)),)))
     footer = t["generated"].format(version=__version__, at=ctx.generated.isoformat(timespec="seconds"),
                                    snapshot=ctx.snapshot[:16], catalog=r.catalog_version, pack=ctx.pack_id)
+    market = r.market
     return DocModel(key=key, lang=lang, model=ctx.facts.model, title=title, subtitle=subtitle, watermark=watermark,
-                    notice=notice, sections=tuple(sections + tail), footer=footer)
+                    notice=notice, sections=tuple(sections + tail), footer=footer,
+                    page_size="Letter" if market == "US" else "A4",
+                    lang_tag=_LANG_TAGS.get((lang, market if market == "US" else None))
+                    or _LANG_TAGS.get((lang, None), lang))
 
 
-def _product_block(ctx: _Ctx, t: dict[str, Any]) -> Block:
+def _product_block(ctx: _Ctx, t: dict[str, Any], lang: str) -> Block:
     f, r = ctx.facts, ctx.report
     return _kv([
-        (t["lbl_model"], f.model), (t["lbl_name"], f.name), (t["lbl_description"], f.description or t["not_recorded"]),
-        (t["lbl_categories"], ", ".join((*r.product.categories, *r.product.features)) or t["none"]),
-        (t["lbl_market"], r.market), (t["lbl_date"], r.on.isoformat()),
+        (t["lbl_model"], f.model), (t["lbl_name"], _name(ctx, lang)),
+        (t["lbl_description"], _description(ctx, lang)),
+        (t["lbl_market"], _market_name(r.market, lang, t)), (t["lbl_date"], long_date(r.on, lang)),
     ])
 
 
-def _maker(ctx: _Ctx, t: dict[str, Any]) -> str:
-    m = ctx.facts.manufacturer
-    if not m.get("name"):
-        return t["not_recorded"]
-    return ", ".join(x for x in (m.get("name", ""), m.get("address", "")) if x)
+def _name(ctx: _Ctx, lang: str) -> str:
+    return ctx.facts.names.get(lang) or ctx.facts.names.get("") or ctx.facts.model
 
 
-def _regs(ctx: _Ctx, *, standards: bool) -> list[Any]:
-    by_id = ctx.catalog.by_id
-    out = []
-    for a in ctx.report.applicable:
-        reg = by_id.get(a.id)
-        if reg is None:
-            continue
-        is_std = a.instrument_type in ("harmonised_standard", "national_standard", "international_standard",
-                                       "industry_standard")
-        if is_std == standards:
-            out.append(reg)
+def _description(ctx: _Ctx, lang: str) -> str:
+    return ctx.facts.descriptions.get(lang) or _t(lang)["not_recorded"]
+
+
+def _market_name(market: str, lang: str, t: dict[str, Any]) -> str:
+    if market == "EU":
+        return str(t["eu_name"])
+    return country_name(market, lang) or market
+
+
+def _org(org: dict[str, str], lang: str, t: dict[str, Any]) -> str:
+    if not org.get("name"):
+        return str(t["not_recorded"])
+    country = country_name(org.get("country", ""), lang)
+    return ", ".join(x for x in (org.get("name", ""), org.get("address", ""), country or "") if x)
+
+
+def _maker(ctx: _Ctx, t: dict[str, Any], lang: str = "en") -> str:
+    return _org(ctx.facts.manufacturer, lang, t)
+
+
+def _cite(reg: Regulation, lang: str) -> str:
+    """How the document cites an act: the official citation in the document's language
+    where the identifier gives it (EU acts), else the official identifier."""
+    if reg.identifier_type == "celex":
+        return eu_citation(reg.identifier, reg.instrument_type, lang) or reg.identifier
+    return reg.identifier
+
+
+def _title(reg: Regulation, lang: str) -> str:
+    """The act's title in ``lang`` when the catalog holds it, else ''."""
+    return next((x.text for x in reg.titles if x.lang == lang), "")
+
+
+def _term(code: str, lang: str) -> str:
+    """A document or marking code as words in ``lang`` (qualitas/reasoning/terms.yaml,
+    shared with the gap report's messages); an unknown code is shown as untranslated,
+    never as the raw code."""
+    entry = _terms().get(code)
+    if entry and entry.get(lang):
+        return entry[lang]
+    return str(_t(lang)["untranslated"]).format(term=code.replace("_", " "))
+
+
+@lru_cache(maxsize=1)
+def _terms() -> dict[str, dict[str, str]]:
+    import yaml
+
+    from qualitas.reasoning import gap
+
+    raw = yaml.safe_load((Path(gap.__file__).parent / "terms.yaml").read_text(encoding="utf-8")) or {}
+    out: dict[str, dict[str, str]] = {}
+    for section in ("documents", "markings"):
+        for code, words in (raw.get(section) or {}).items():
+            out.setdefault(str(code), {str(k): str(v) for k, v in (words or {}).items()})
     return out
 
 
@@ -335,88 +455,374 @@ def _doc_status(ctx: _Ctx, doc_type: str, t: dict[str, Any]) -> tuple[str, str]:
     return t["present"], ", ".join(d["number"] for d in hits)
 
 
-def _required_rows(ctx: _Ctx, t: dict[str, Any], regs: Iterable[Any]) -> list[tuple[str, str, str, str]]:
-    rows = []
-    for reg in regs:
-        for doc in reg.required_documents:
-            status, record = _doc_status(ctx, doc, t)
-            rows.append((reg.short_name or reg.identifier, doc, status, record))
-    return rows
+def _acts(ctx: _Ctx, ids: Iterable[str]) -> list[Regulation]:
+    by_id = ctx.catalog.by_id
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _standards(ctx: _Ctx) -> list[Regulation]:
+    """The harmonised standards to cite: applicable to the product's category, cited in
+    the OJ under an act the declaration names, and still giving presumption of
+    conformity on the date (Regulation (EU) No 1025/2012, Art. 10(6))."""
+    declared = set(ctx.route.declared)
+    on = ctx.report.on
+    out = []
+    for a in ctx.report.applicable:
+        reg = ctx.catalog.by_id.get(a.id)
+        if reg is None or reg.instrument_type != "harmonised_standard":
+            continue
+        std = reg.standard or {}
+        under = set(std.get("harmonised_under") or ())
+        if under and not under & declared:
+            continue
+        published = std.get("oj_published")
+        ends = std.get("presumption_ends")
+        if published and _as_date(published) > on:
+            continue
+        if ends and _as_date(ends) <= on:
+            continue
+        out.append(reg)
+    return sorted(out, key=lambda r: r.identifier)
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _edition(reg: Regulation) -> str:
+    std = reg.standard or {}
+    return str(std.get("edition") or reg.identifier)
+
+
+# ---------------------------------------------------------------- pack findings
+
+
+@dataclass(frozen=True)
+class PackFinding:
+    """Something a document needs that the data does not give: it keeps the pack DRAFT.
+    Worded per language in strings.yaml under ``pf_<code>``."""
+
+    code: str
+    document: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def message(self, lang: str) -> str:
+        t = _t(lang)
+        params = dict(self.params)
+        if "document_type" in params:
+            params["document_type"] = _term(params["document_type"], lang)
+        if "item" in params:
+            params["item"] = str(t["k_items"].get(params["item"], params["item"]))
+        if "lang" in params:
+            params["lang"] = _language_name(params["lang"], lang)
+        return str(t["pf_" + self.code]).format(**params)
+
+
+def _pack_findings(ctx: _Ctx, langs: Sequence[str]) -> list[PackFinding]:
+    f, route = ctx.facts, ctx.route
+    out: list[PackFinding] = []
+
+    def add(code: str, document: str, **params: str) -> None:
+        out.append(PackFinding(code, document, tuple(sorted(params.items()))))
+
+    docs = set(route.documents)
+    for lang in langs:
+        if not f.names.get(lang) and not (lang == "en" and f.names.get("")):
+            add("missing_translation", "all", field=str(_t(lang)["lbl_name"]), lang=lang)
+        if not f.descriptions.get(lang):
+            add("missing_translation", "all", field=str(_t(lang)["lbl_description"]), lang=lang)
+    if "eu-declaration-of-conformity" in docs:
+        doc = f.declaration
+        if not doc.get("number"):
+            add("no_doc_number", "eu-declaration-of-conformity")
+        if not doc.get("issued"):
+            add("no_doc_date", "eu-declaration-of-conformity")
+        for lang in langs:
+            if not f.place_of_issue.get(lang):
+                add("no_place_of_issue", "eu-declaration-of-conformity", lang=lang)
+            if not f.signatory_title.get(lang):
+                add("no_signatory", "eu-declaration-of-conformity", lang=lang)
+        if not f.signatory_name:
+            add("no_signatory_name", "eu-declaration-of-conformity")
+        if not f.manufacturer.get("address"):
+            add("no_manufacturer_address", "eu-declaration-of-conformity")
+        if route.form is not None and route.form.id == "eu_machinery_annex_ii_1a" and not (
+                f.representative.get("name") or f.manufacturer.get("country") in _EEA):
+            add("no_technical_file_person", "eu-declaration-of-conformity")
+        if _notified_body_needed(ctx) and not f.notified_body:
+            add("no_notified_body", "eu-declaration-of-conformity")
+        for i in route.unclassified:
+            add("act_without_role", "compliance-matrix", act=i)
+    if "vehicle-part-evidence" in docs:
+        for code in _VEHICLE_PART_EVIDENCE:
+            if not any(d["type"] == code for d in f.documents):
+                add("missing_evidence", "vehicle-part-evidence", document_type=code)
+    if "type-approval-evidence" in docs:
+        for reg in _acts(ctx, route.type_approval):
+            for code in reg.required_documents:
+                if not any(d["type"] == code for d in f.documents):
+                    add("missing_evidence", "type-approval-evidence", document_type=code)
+    if "fda-510k-summary" in docs:
+        for key in ("commonName", "classificationName", "regulationNumber", "deviceClass", "productCode",
+                    "intendedUse", "technologicalCharacteristics"):
+            if not f.literals.get(key):
+                add("missing_510k_item", "fda-510k-summary", item=key)
+        number = f.predicate.get("number", "")
+        if not number:
+            add("no_predicate", "fda-510k-summary")
+        elif not k_number_ok(number):
+            add("bad_k_number", "fda-510k-summary", number=number)
+        if not (f.manufacturer.get("name") and f.manufacturer.get("address") and f.manufacturer.get("tel")
+                and f.manufacturer.get("contact")):
+            add("missing_510k_item", "fda-510k-summary", item="submitter")
+    if "udi-summary" in docs:
+        for key in ("udiDi", "gtin"):
+            value = f.literals.get(key, "")
+            if not value:
+                add("missing_510k_item", "udi-summary", item=key)
+            elif not gtin_ok(value):
+                add("bad_gtin", "udi-summary", number=value)
+    if "sjt-11364-table" in docs:
+        table = ctx.report.screening.china_rohs
+        if table is None or not table.rows:
+            add("no_substance_data", "sjt-11364-table")
+        else:
+            for row in table.rows:
+                if any(mark not in ("O", "X") for mark in row.marks):
+                    add("sjt_undetermined", "sjt-11364-table", part=row.part_number)
+                if not f.part_names_zh.get(row.part_number):
+                    add("no_chinese_part_name", "sjt-11364-table", part=row.part_number)
+    if "vn-labelling" in docs:
+        label = [d for d in f.documents if d["type"] == "label" and d["language"] == "vi"]
+        if not label:
+            add("no_vn_label", "vn-labelling")
+        origin = next((d["country"] for d in label if d["country"]), "") or f.manufacturer.get("country", "")
+        if not origin:
+            add("no_origin", "vn-labelling")
+        if not f.importer.get("address") and f.manufacturer.get("country") != "VN":
+            add("no_responsible_vn", "vn-labelling")
+        if not any(d["type"] in _INSTRUCTIONS and d["language"] == "vi" for d in f.documents):
+            add("no_vn_manual", "vn-labelling")
+    return out
+
+
+#: EEA states: a machinery manufacturer established here compiles its technical file itself.
+_EEA = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
+    "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+})
+_VEHICLE_PART_EVIDENCE = ("imds_material_data", "reach_article_33_information", "elv_annex_ii_statement",
+                          "ppap_part_submission_warrant")
+_INTERNAL_CONTROL = frozenset({"module_a_internal_production_control", "internal_control", "self_declaration"})
+
+
+def _notified_body_needed(ctx: _Ctx) -> bool:
+    """Whether some declared act offers no procedure without a notified body (its
+    conformity routes hold no internal production control)."""
+    return any(not (set(r.conformity_route) & _INTERNAL_CONTROL)
+               for r in _acts(ctx, ctx.route.declared) if _role(r.id) == "declaration")
+
+
+def k_number_ok(number: str) -> bool:
+    return re.fullmatch(r"(K\d{6}|DEN\d{6}|P\d{6})", number) is not None
+
+
+def gtin_ok(number: str) -> bool:
+    """GS1 General Specifications 7.9: mod-10 check digit, weights 3 and 1 from the right."""
+    digits = number.strip()
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        return False
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+# ---------------------------------------------------------------- documents
 
 
 def _eu_doc(ctx: _Ctx, lang: str) -> DocModel:
     t = _t(lang)
-    f = ctx.facts
-    legislation = [r for r in _regs(ctx, standards=False) if r.jurisdiction == "EU"]
-    standards = [r for r in _regs(ctx, standards=True) if r.instrument_type == "harmonised_standard"]
-    routes = sorted({route for r in legislation for route in r.conformity_route}) or [t["none"]]
-    m = f.manufacturer
-    sections = [
-        Section(t["doc_no"], (_kv([(t["doc_product"], f"{f.model} — {f.name}")]),)),
-        Section(t["doc_manufacturer"], (_p(_maker(ctx, t)),)),
-        Section("", (_p(t["doc_sole"]),)),
-        Section(t["doc_object"], (_product_block(ctx, t),)),
-        Section("", (_p(t["doc_conformity"]), _table(t["col_legislation"], [
-            (r.short_name or r.id, r.identifier, r.title(lang)) for r in legislation]))),
-        Section("", (_p(t["doc_standards"]), _table(t["col_standard"], [
-            (r.identifier, r.title(lang)) for r in standards]) if standards else _p(t["doc_standards_none"]))),
-        Section(t["doc_nb"], (_p(t["doc_nb_text"].format(routes=", ".join(routes))),)),
-        Section(t["doc_additional"], (_p(f"Qualitas gap report {f.model} / {ctx.report.market} "
-                                         f"({ctx.report.on.isoformat()}): {len(ctx.report.findings)} findings; "
-                                         f"SHACL conforms: {ctx.report.validation_conforms}."),)),
-        Section(t["doc_signed"], (_kv([
-            (t["doc_signed"], m.get("name") or t["not_recorded"]),
-            (t["doc_place_date"], ""), (t["doc_name_function"], m.get("contact") or ""), (t["doc_signature"], ""),
-        ]),)),
+    f, route = ctx.facts, ctx.route
+    form = route.form
+    title = (form.title.get(lang) if form else None) or t["eu_doc_title"]
+    acts = _acts(ctx, route.declared)
+    standards = _standards(ctx)
+    doc = f.declaration
+    signed = [
+        (t["doc_signed"], f.manufacturer.get("name") or t["not_recorded"]),
+        (t["doc_place_date"], ", ".join(x for x in (f.place_of_issue.get(lang, ""),
+                                                    long_date(_as_date(doc["issued"]), lang) if doc.get("issued")
+                                                    else "") if x) or t["not_recorded"]),
+        (t["doc_name_function"], ", ".join(x for x in (f.signatory_name, f.signatory_title.get(lang, "")) if x)
+         or t["not_recorded"]),
+        (t["doc_signature"], " "),
     ]
-    return _frame(ctx, "eu-declaration-of-conformity", lang, t["eu_doc_title"], t["eu_doc_subtitle"], sections)
+    nb = (t["doc_nb_none"] if not _notified_body_needed(ctx) else
+          (f.notified_body or t["not_recorded"]))
+    rows = []
+    for r in acts:
+        role = _role(r.id)
+        cite = _cite(r, lang)
+        rows.append(((t["doc_supplement"] if role == "supplement" else "") + cite, _title(r, lang)))
+    sections = [
+        Section(t["doc_no"], (_kv([(t["doc_no_label"], doc.get("number") or t["not_recorded"]),
+                                   (t["doc_product"], f"{f.model} — {_name(ctx, lang)}")]),)),
+        Section(t["doc_manufacturer"], (_p(_maker(ctx, t, lang)),)),
+    ]
+    if f.representative.get("name"):
+        sections.append(Section(t["doc_representative"], (_p(_org(f.representative, lang, t)),)))
+    sections += [
+        Section(t["doc_sole_heading"], (_p(t["doc_sole"]),)),
+        Section(t["doc_object"], (_product_block(ctx, t, lang),)),
+        Section(t["doc_conformity_heading"], (_p(t["doc_conformity"]), _table(t["col_legislation"], rows))),
+        Section(t["doc_standards_heading"], (_p(t["doc_standards"]), _table(t["col_standard"], [
+            (_edition(r), _title(r, lang) or r.identifier) for r in standards]) if standards
+            else _p(t["doc_standards_none"]))),
+        Section(t["doc_nb"], (_p(nb),)),
+        Section(t["doc_additional"], (_p(t["doc_basis"].format(basis=form.basis if form else route.basis)),)),
+        Section(t["doc_signed_heading"], (_kv(signed),)),
+    ]
+    return _frame(ctx, "eu-declaration-of-conformity", lang, title, t["doc_subtitle"].format(
+        basis=form.basis if form else ""), sections)
 
 
 def _eu_tdi(ctx: _Ctx, lang: str) -> DocModel:
     t = _t(lang)
     f = ctx.facts
-    legislation = _regs(ctx, standards=False)
-    standards = _regs(ctx, standards=True)
+    acts = [r for r in _acts(ctx, ctx.route.declared) if _role(r.id) == "declaration"]
+    standards = _standards(ctx)
+    tests = [d for d in f.documents if d["type"] in _TEST_TYPES]
+    items = [
+        (t["tdi_item_description"], t["present"] if f.descriptions.get(lang) else t["missing"],
+         _description(ctx, lang)),
+        (t["tdi_item_bom"], t["present"] if f.bom else t["missing"],
+         ", ".join(f"{b[1]}" for b in f.bom) or t["none"]),
+        (t["tdi_item_drawings"], *_doc_status(ctx, "drawing", t)),
+        (t["tdi_item_risk"], *_doc_status(ctx, "risk_assessment", t)),
+        (t["tdi_item_standards"], t["present"] if standards else t["missing"],
+         ", ".join(_edition(r) for r in standards) or t["none"]),
+        (t["tdi_item_tests"], t["present"] if tests or f.test_reports else t["missing"],
+         ", ".join([d["number"] for d in tests] + list(f.test_reports)) or t["none"]),
+        (t["tdi_item_declarations"], t["present"] if f.declarations else t["missing"],
+         ", ".join(f.declarations) or t["none"]),
+        (t["tdi_item_doc"], *_doc_status(ctx, "eu_declaration_of_conformity", t)),
+    ]
     sections = [
-        Section(t["tdi_general"], (_product_block(ctx, t), _kv([(t["doc_manufacturer"], _maker(ctx, t))]))),
-        Section(t["tdi_bom"], (_table(t["tdi_bom_cols"], f.bom) if f.bom else _p(t["none"]),)),
-        Section(t["tdi_legislation"], (_table(t["col_legislation"], [
-            (r.short_name or r.id, r.identifier, r.title(lang)) for r in legislation + standards]),)),
-        Section(t["tdi_required"], (_table(t["tdi_required_cols"], _required_rows(ctx, t, legislation + standards)),)),
+        Section(t["tdi_general"], (_product_block(ctx, t, lang), _kv([(t["doc_manufacturer"], _maker(ctx, t, lang))]))),
+        Section(t["tdi_annexes"], (_table(t["col_legislation_basis"], [
+            (_cite(r, lang), _title(r, lang), _basis(r.id)) for r in acts]),)),
+        Section(t["tdi_contents"], (_table(t["tdi_contents_cols"], items),)),
+        Section(t["tdi_bom"], (_table(t["tdi_bom_cols"], [
+            (b[0], b[1], f.part_names.get(b[1], {}).get(lang) or b[2], b[3], b[4]) for b in f.bom])
+            if f.bom else _p(t["none"]),)),
         Section(t["tdi_records"], (_table(t["tdi_records_cols"], [
-            (d["number"], d["type"], d["language"], d["issued"]) for d in f.documents]) if f.documents
+            (d["number"], _term(d["type"], lang), d["language"], d["issued"]) for d in f.documents]) if f.documents
             else _p(t["none"]),)),
     ]
     return _frame(ctx, "technical-documentation-index", lang, t["tdi_title"], t["tdi_subtitle"], sections)
+
+
+_TEST_TYPES = ("type_test_report", "test_report", "biological_evaluation_report")
 
 
 def _eu_ce(ctx: _Ctx, lang: str) -> DocModel:
     t = _t(lang)
     f = ctx.facts
     marks: dict[str, list[str]] = {}
-    for reg in _regs(ctx, standards=False):
+    for reg in _acts(ctx, ctx.route.declared):
         for mark in reg.markings:
-            marks.setdefault(mark, []).append(reg.short_name or reg.identifier)
+            marks.setdefault(mark, []).append(_cite(reg, lang))
     waived = {d["marking"] for d in f.documents if d["type"] == "marking_not_applicable"}
-    mark_rows = [(mark, ", ".join(sorted(set(by))),
+    mark_rows = [(_term(mark, lang), ", ".join(sorted(set(by))),
                   t["present"] if mark in f.markings else (t["waived"] if mark in waived else t["missing"]))
                  for mark, by in sorted(marks.items())]
     ifu = sorted({d["language"] for d in f.documents if d["type"] in _INSTRUCTIONS})
     doc_s, doc_r = _doc_status(ctx, "eu_declaration_of_conformity", t)
-    tf_s, tf_r = _doc_status(ctx, "technical_documentation", t)
     labelling = [
-        (t["ce_item_name"], t["present"] if f.manufacturer.get("address") else t["missing"], _maker(ctx, t)),
+        (t["ce_item_name"], t["present"] if f.manufacturer.get("address") else t["missing"], _maker(ctx, t, lang)),
         (t["ce_item_type"], t["present"], f.model),
-        (t["ce_item_ifu"], t["present"] if ifu else t["missing"], ", ".join(ifu)),
-        (t["ce_item_doc"], doc_s, doc_r),
-        (t["ce_item_tf"], tf_s, tf_r),
+        (t["ce_item_ifu"], t["present"] if ifu else t["missing"],
+         ", ".join(_language_name(x, lang) for x in ifu) or t["none"]),
+        (t["ce_item_doc"], doc_s, doc_r or t["none"]),
     ]
     sections = [
-        Section("", (_product_block(ctx, t),)),
+        Section(t["ce_product"], (_product_block(ctx, t, lang),)),
         Section(t["ce_markings"], (_table(t["ce_markings_cols"], mark_rows),)),
         Section(t["ce_labelling"], (_table(t["ce_labelling_cols"], labelling),)),
     ]
     return _frame(ctx, "ce-marking-checklist", lang, t["ce_title"], t["ce_subtitle"], sections)
+
+
+def _language_name(code: str, lang: str) -> str:
+    from babel import Locale
+
+    try:
+        return str(Locale.parse(lang).languages.get(code) or code)
+    except (ValueError, TypeError):
+        return code
+
+
+def _matrix(ctx: _Ctx, lang: str) -> DocModel:
+    """The compliance matrix: the route and its legal reason, the acts declared, the
+    obligations with their evidence, type-approval law, and what is excluded and why."""
+    t = _t(lang)
+    route = ctx.route
+    reason = route.reason_in(lang) or route.reason_in("en")
+
+    def obligation_rows(ids: Iterable[str]) -> list[tuple[str, str, str, str]]:
+        rows = []
+        for r in _acts(ctx, ids):
+            docs = [f"{_term(d, lang)}: {_doc_status(ctx, d, t)[0]}" for d in r.required_documents]
+            rows.append((_cite(r, lang), _title(r, lang), _basis(r.id) or "—", "; ".join(docs) or "—"))
+        return rows
+
+    sections = [
+        Section(t["m_route"], (_product_block(ctx, t, lang), _kv([
+            (t["m_route_label"], str(t["routes"].get(route.code, route.code))),
+            (t["m_reason"], reason), (t["m_basis"], route.basis)]))),
+    ]
+    if route.declared:
+        sections.append(Section(t["m_declared"], (_table(t["m_cols"], obligation_rows(route.declared)),)))
+    if route.type_approval:
+        sections.append(Section(t["m_type_approval"], (_table(t["m_cols"], obligation_rows(route.type_approval)),)))
+    sections.append(Section(t["m_obligations"], (_table(t["m_cols"], obligation_rows(route.obligations))
+                                                 if route.obligations else _p(t["none"]),)))
+    if route.excluded:
+        sections.append(Section(t["m_excluded"], (_table(t["m_excluded_cols"], [
+            (_cite(ctx.catalog.by_id[e.regulation_id], lang) if e.regulation_id in ctx.catalog.by_id
+             else e.regulation_id, e.basis, e.reason_in(lang) or e.reason_in("en"))
+            for e in route.excluded]),)))
+    return _frame(ctx, "compliance-matrix", lang, t["m_title"], t["m_subtitle"], sections)
+
+
+def _evidence_doc(ctx: _Ctx, lang: str, key: str, codes: Iterable[str]) -> DocModel:
+    t = _t(lang)
+    rows = [(_term(code, lang), *_doc_status(ctx, code, t)) for code in codes]
+    sections = [
+        Section(t["ev_product"], (_product_block(ctx, t, lang),)),
+        Section(t["ev_route"], (_p(ctx.route.reason_in(lang) or ctx.route.reason_in("en")),)),
+        Section(t["ev_items"], (_table(t["ev_cols"], rows),)),
+    ]
+    return _frame(ctx, key, lang, t[f"{key}-title"], t[f"{key}-subtitle"], sections)
+
+
+def _vehicle_part(ctx: _Ctx, lang: str) -> DocModel:
+    return _evidence_doc(ctx, lang, "vehicle-part-evidence", _VEHICLE_PART_EVIDENCE)
+
+
+def _type_approval(ctx: _Ctx, lang: str) -> DocModel:
+    codes = sorted({c for r in _acts(ctx, ctx.route.type_approval) for c in r.required_documents})
+    return _evidence_doc(ctx, lang, "type-approval-evidence", codes)
+
+
+def _role(regulation_id: str) -> str | None:
+    act = load_routes().role(regulation_id)
+    return act.role if act else None
+
+
+def _basis(regulation_id: str) -> str:
+    act = load_routes().role(regulation_id)
+    return act.basis if act else ""
 
 
 def _us_510k(ctx: _Ctx, lang: str) -> DocModel:
@@ -426,21 +832,21 @@ def _us_510k(ctx: _Ctx, lang: str) -> DocModel:
     nr = t["not_recorded"]
     m = f.manufacturer
     perf = [d["description"] for d in f.documents if d["type"] == "premarket_notification_510k" and d["description"]]
-    perf += [f"{d['number']} ({d['type']})" for d in f.documents
-             if d["type"] in ("type_test_report", "test_report", "biological_evaluation_report")]
-    sections = []
-    if "us-21cfr807" not in {a.id for a in ctx.report.applicable}:
-        sections.append(Section("", (_p(t["k_not_device"]),)))
-    sections += [
+    perf += [f"{d['number']} ({_term(d['type'], lang)})" for d in f.documents if d["type"] in _TEST_TYPES]
+    pred = f.predicate
+    pred_row = (pred.get("name") or nr, pred.get("number") or nr, pred.get("holder") or nr,
+                pred.get("decision") or nr, pred.get("source") or nr)
+    sections = [
         Section(t["k_submitter"], (_kv(zip(t["k_submitter_rows"], (
-            m.get("name") or nr, m.get("address") or nr, m.get("tel") or nr, m.get("contact") or nr,
-            ctx.generated.date().isoformat()), strict=True)),)),
+            m.get("name") or nr, _org({"address": m.get("address", ""), "country": m.get("country", ""),
+                                       "name": " "}, lang, t).strip(", ") or nr,
+            m.get("tel") or nr, m.get("contact") or nr,
+            long_date(ctx.generated.date(), lang)), strict=True)),)),
         Section(t["k_device"], (_kv(zip(t["k_device_rows"], (
-            f"{f.name} ({f.model})", lit.get("commonName", nr), lit.get("classificationName", nr),
+            f"{_name(ctx, lang)} ({f.model})", lit.get("commonName", nr), lit.get("classificationName", nr),
             lit.get("regulationNumber", nr), lit.get("deviceClass", nr), lit.get("productCode", nr)), strict=True)),)),
-        Section(t["k_predicate"], (_table(t["k_predicate_cols"], [(
-            f.predicate.get("name") or nr, f.predicate.get("number") or nr, f.predicate.get("holder") or nr)]),)),
-        Section(t["k_description"], (_p(f.description or nr),)),
+        Section(t["k_predicate"], (_table(t["k_predicate_cols"], [pred_row]),)),
+        Section(t["k_description"], (_p(_description(ctx, lang)),)),
         Section(t["k_intended"], (_p(lit.get("intendedUse", nr)),)),
         Section(t["k_tech"], (_p(lit.get("technologicalCharacteristics", nr)),)),
         Section(t["k_performance"], tuple(_p(x) for x in perf) or (_p(t["k_performance_none"]),)),
@@ -464,14 +870,16 @@ _QMSR_ROWS = (
 
 def _us_qms(ctx: _Ctx, lang: str) -> DocModel:
     t = _t(lang)
-    rows = [(req, doc, *_doc_status(ctx, doc, t)) for req, doc in _QMSR_ROWS]
-    checks = [(c.regulation_id, c.message_en, c.status) for c in ctx.report.requirements
+    rows = [(req, _term(doc, lang), *_doc_status(ctx, doc, t)) for req, doc in _QMSR_ROWS]
+    checks = [(c.regulation_id, c.message_en, t["status_words"].get(c.status, c.status))
+              for c in ctx.report.requirements
               if c.regulation_id in ("us-21cfr820-qmsr", "int-iso-13485-2016", "us-21cfr803", "us-21cfr806")]
     sections = []
     if ctx.report.on < dt.date(2026, 2, 2):
-        sections.append(Section("", (_p(t["q_before"].format(date=ctx.report.on.isoformat())),)))
+        sections.append(Section(t["q_note"], (_p(t["q_before"].format(date=ctx.report.on.isoformat())),)))
     sections += [
-        Section(t["q_manufacturer"], (_kv([(t["q_manufacturer"], _maker(ctx, t))]), _product_block(ctx, t))),
+        Section(t["q_manufacturer"], (_kv([(t["q_manufacturer"], _maker(ctx, t, lang))]),
+                                      _product_block(ctx, t, lang))),
         Section(t["q_clauses"], (_table(t["q_clauses_cols"], rows),)),
         Section(t["q_checks"], (_table(t["q_checks_cols"], checks) if checks else _p(t["none"]),)),
     ]
@@ -485,23 +893,33 @@ def _us_udi(ctx: _Ctx, lang: str) -> DocModel:
     values = (
         f.literals.get("udiDi", nr), f.literals.get("issuingAgency", nr), f.literals.get("udiProductionIdentifier", nr),
         f.literals.get("gtin", nr), t["present"] if "udi" in f.markings else t["missing"],
-        " ".join(_doc_status(ctx, "gudid_submission", t)), " ".join(_doc_status(ctx, "label", t)),
+        " ".join(x for x in _doc_status(ctx, "gudid_submission", t) if x),
+        " ".join(x for x in _doc_status(ctx, "label", t) if x),
     )
-    sections = [Section("", (_product_block(ctx, t),)),
+    sections = [Section(t["u_product"], (_product_block(ctx, t, lang),)),
                 Section(t["u_title"], (_kv(zip(t["u_rows"], values, strict=True)),))]
     return _frame(ctx, "udi-summary", lang, t["u_title"], t["u_subtitle"], sections)
+
+
+def _cn_acts(ctx: _Ctx) -> list[Regulation]:
+    ids = [a.id for a in ctx.report.applicable]
+    return [r for r in _acts(ctx, ids) if r.jurisdiction == "CN"]
 
 
 def _cn_ccc(ctx: _Ctx, lang: str) -> DocModel:
     t = _t(lang)
     f = ctx.facts
-    regs = _regs(ctx, standards=False) + _regs(ctx, standards=True)
-    reg_rows = [(r.instrument_type, r.identifier, r.title("zh")) for r in regs]
+    regs = _cn_acts(ctx)
+    reg_rows = [(r.identifier, _title(r, lang) or r.short_name or r.identifier) for r in regs]
+    codes = sorted({d for r in regs for d in r.required_documents})
     sections = [
-        Section(t["ccc_applicant"], (_kv([(t["ccc_applicant"], _maker(ctx, t)),
-                                          (t["ccc_factory"], _maker(ctx, t))]), _product_block(ctx, t))),
+        Section(t["ccc_applicant"], (_kv([(t["ccc_applicant"], _maker(ctx, t, lang)),
+                                          (t["ccc_factory"], _maker(ctx, t, lang)),
+                                          (t["ccc_item"], ctx.route.ccc_item or t["none"])]),
+                                     _product_block(ctx, t, lang))),
         Section(t["ccc_regulations"], (_table(t["ccc_regulations_cols"], reg_rows),)),
-        Section(t["ccc_required"], (_table(t["ccc_required_cols"], _required_rows(ctx, t, regs)),)),
+        Section(t["ccc_required"], (_table(t["ccc_required_cols"], [
+            (_term(c, lang), *_doc_status(ctx, c, t)) for c in codes]),)),
         Section(t["ccc_mark"], (_kv([(t["ccc_mark_carried"],
                                       t["word_yes"] if "ccc_mark" in f.markings else t["word_no"])]),)),
     ]
@@ -514,26 +932,30 @@ def _cn_fqa(ctx: _Ctx, lang: str) -> DocModel:
     r = ctx.report
     kinds = {x.kind for x in r.findings}
     day = r.on.isoformat()
-    cal_rows = [f"{eq} {cert} {frm}..{until}" for eq, cert, frm, until in f.calibrations]
+    cal_rows = [t["fqa_cal"].format(equipment=eq, certificate=cert, start=frm, end=until)
+                for eq, cert, frm, until in f.calibrations]
     cal_ok = all(frm <= day <= until for _, _, frm, until in f.calibrations) and "calibration_invalid" not in kinds
-    decls = sorted(_s(report_number) for report_number in (d["number"] for d in f.documents))
+    decls = sorted(d["number"] for d in f.documents)
     evidence = [
-        (", ".join(x for x in (f.manufacturer.get("name", ""), f.manufacturer.get("contact", "")) if x), None),
+        (", ".join(x for x in (f.manufacturer.get("name", ""), f.manufacturer.get("contact", "")) if x)
+         or t["fqa_onsite"], None),
         (", ".join(decls[:8]) or t["none"], "missing_document" not in kinds),
         (", ".join(f.suppliers) or t["none"], "material_mismatch" not in kinds),
-        (f"{len(r.as_built.runs)} runs", not kinds & {"parameter_set_outdated", "parameter_out_of_tolerance"}),
-        (f"{len(r.as_built.lots)} lots", None),
-        ("; ".join(cal_rows) or t["none"], cal_ok if cal_rows else None),
+        (t["fqa_runs"].format(n=len(r.as_built.runs)),
+         not kinds & {"parameter_set_outdated", "parameter_out_of_tolerance"}),
+        (t["fqa_lots"].format(n=len(r.as_built.lots)), None),
+        ("；".join(cal_rows) or t["none"], cal_ok if cal_rows else None),
         (", ".join(sorted({x.subject_label for x in r.findings if x.source == 'as_built'})) or t["none"], None),
-        (t["not_recorded"], None),
-        (f"{len(r.findings)} findings", not r.findings),
-        (t["not_recorded"], None),
+        (t["fqa_onsite"], None),
+        (t["fqa_findings"].format(n=len(r.findings)), not r.findings),
+        (t["fqa_onsite"], None),
     ]
     rows = []
     for i, (item, (ev, ok)) in enumerate(zip(t["fqa_items"], evidence, strict=True), start=1):
         verdict = t["fqa_review"] if ok is None else (t["fqa_ok"] if ok else t["fqa_gap"])
         rows.append((str(i), item, ev, verdict))
-    sections = [Section("", (_product_block(ctx, t),)), Section(t["fqa_title"], (_table(t["fqa_cols"], rows),))]
+    sections = [Section(t["fqa_product"], (_product_block(ctx, t, lang),)),
+                Section(t["fqa_title"], (_table(t["fqa_cols"], rows),))]
     return _frame(ctx, "factory-qa-checklist", lang, t["fqa_title"], t["fqa_subtitle"], sections)
 
 
@@ -547,52 +969,54 @@ def _cn_sjt(ctx: _Ctx, lang: str) -> DocModel:
     if table is None or not table.rows:
         blocks.append(_p(t["sjt_none"]))
     else:
-        if not table.required:
-            blocks.append(_p(t["sjt_not_required"]))
         header = [t["sjt_part"]] + [f"{_ZH_SUBSTANCE.get(c.symbol, c.substance)} ({c.symbol})" for c in table.columns]
-        blocks.append(_table(header, [(f"{row.part_number} {row.part_name or ''}".strip(), *row.marks)
+        blocks.append(_table(header, [(ctx.facts.part_names_zh.get(row.part_number) or row.part_number, *row.marks)
                                       for row in table.rows]))
-    blocks += [_p(t["sjt_note_o"]), _p(t["sjt_note_x"]), _p(t["sjt_note_q"])]
-    sections = [Section("", (_product_block(ctx, t),)), Section(t["sjt_title"], tuple(blocks))]
+    blocks += [_p(t["sjt_note_o"]), _p(t["sjt_note_x"])]
+    sections = [Section(t["sjt_product"], (_product_block(ctx, t, lang),)), Section(t["sjt_title"], tuple(blocks))]
     return _frame(ctx, "sjt-11364-table", lang, t["sjt_title"], t["sjt_subtitle"], sections)
 
 
 def _vn_label(ctx: _Ctx, lang: str) -> DocModel:
+    """Decree 43/2017/ND-CP Art. 10 (mandatory label content) and Art. 15 (origin: "Sản
+    xuất tại" or "Xuất xứ" with the country's name, not abbreviated); each row's status
+    comes from evidence in the graph, never from the template."""
     t = _t(lang)
     f = ctx.facts
     labels = [d for d in f.documents if d["type"] == "label" and d["language"] == "vi"]
     manuals = [d for d in f.documents if d["type"] in _INSTRUCTIONS and d["language"] == "vi"]
     origin = next((d["country"] for d in labels if d["country"]), "") or f.manufacturer.get("country", "")
     ok, ko = t["present"], t["missing"]
+    responsible = f.importer if f.importer.get("name") else (f.manufacturer if f.manufacturer.get("country") == "VN"
+                                                             else {})
     rows = [
-        (t["vn_item_name"], f"{f.name} ({f.model})", ok),
-        (t["vn_item_manufacturer"], _maker(ctx, t), ok if f.manufacturer.get("address") else ko),
-        (t["vn_item_responsible"], ", ".join(x for x in (f.importer.get("name", ""), f.importer.get("address", ""))
-                                             if x) or t["not_recorded"], ok if f.importer.get("address") else ko),
-        (t["vn_item_origin"], t["vn_origin_text"].format(country=origin) if origin else t["not_recorded"],
-         ok if origin else ko),
-        (t["vn_item_date"], t["vn_date_text"], ok),
-        (t["vn_item_specs"], f.description or t["not_recorded"], ok if f.description else ko),
-        (t["vn_item_safety"], t["vn_safety_text"], ok if manuals else ko),
-        (t["vn_item_label"], ", ".join(d["number"] for d in labels) or t["not_recorded"], ok if labels else ko),
+        (t["vn_item_name"], f"{_name(ctx, lang)} ({f.model})", ok if f.names.get(lang) and labels else ko),
+        (t["vn_item_responsible"], _org(responsible, lang, t) if responsible else t["not_recorded"],
+         ok if responsible.get("address") else ko),
+        (t["vn_item_manufacturer"], _maker(ctx, t, lang), ok if f.manufacturer.get("address") else ko),
+        (t["vn_item_origin"], t["vn_origin_text"].format(country=country_name(origin, lang) or origin)
+         if origin else t["not_recorded"], ok if origin and country_name(origin, lang) else ko),
+        (t["vn_item_specs"], _description(ctx, lang), ok if f.descriptions.get(lang) else ko),
         (t["vn_item_manual"], ", ".join(d["number"] for d in manuals) or t["not_recorded"], ok if manuals else ko),
+        (t["vn_item_label"], ", ".join(d["number"] for d in labels) or t["not_recorded"], ok if labels else ko),
     ]
-    regs = [r for r in _regs(ctx, standards=False) + _regs(ctx, standards=True) if r.jurisdiction == "VN"]
+    regs = [r for r in _acts(ctx, [a.id for a in ctx.report.applicable]) if r.jurisdiction == "VN"]
     sections = [
-        Section("", (_product_block(ctx, t),)),
+        Section(t["vn_product"], (_product_block(ctx, t, lang),)),
         Section(t["vn_mandatory"], (_table(t["vn_mandatory_cols"], rows),)),
         Section(t["vn_documents"], (_table(t["vn_documents_cols"], [
-            (d["number"], d["type"], d["language"], d["issued"]) for d in f.documents]) if f.documents
-            else _p(t["none"]),)),
+            (d["number"], _term(d["type"], lang), _language_name(d["language"], lang), d["issued"])
+            for d in f.documents]) if f.documents else _p(t["none"]),)),
         Section(t["vn_regulations"], (_table(t["vn_regulations_cols"], [
-            (r.short_name or r.id, r.identifier, r.title("vi")) for r in regs]),)),
+            (r.identifier, _title(r, lang) or r.short_name or r.identifier) for r in regs]),)),
     ]
     return _frame(ctx, "vn-labelling", lang, t["vn_title"], t["vn_subtitle"], sections)
 
 
 _BUILDERS = {
     "eu-declaration-of-conformity": _eu_doc, "technical-documentation-index": _eu_tdi,
-    "ce-marking-checklist": _eu_ce, "fda-510k-summary": _us_510k, "qmsr-qms-summary": _us_qms,
+    "ce-marking-checklist": _eu_ce, "compliance-matrix": _matrix, "vehicle-part-evidence": _vehicle_part,
+    "type-approval-evidence": _type_approval, "fda-510k-summary": _us_510k, "qmsr-qms-summary": _us_qms,
     "udi-summary": _us_udi, "ccc-dossier-summary": _cn_ccc, "factory-qa-checklist": _cn_fqa,
     "sjt-11364-table": _cn_sjt, "vn-labelling": _vn_label,
 }
@@ -680,6 +1104,23 @@ def pack_digest(manifest: dict[str, Any]) -> str:
     return _sha(json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode())
 
 
+def route_of(store: GraphStore, report: GapReport, catalog: Catalog) -> Route:
+    """The legal route of the report's product in its market on its date (routes.py)."""
+    app = applicable_regulations(store, report.product.iri, report.market, on=report.on, catalog=catalog)
+    acts = [a.id for a in app.applicable if a.instrument_type not in _STANDARD_TYPES]
+    names = {r.id: _cite(r, "en") for r in _acts_by_id(catalog, acts)}
+    return decide_route(report.market, report.on, acts, app.categories, app.features, app.excluded, act_names=names)
+
+
+_STANDARD_TYPES = frozenset({"harmonised_standard", "national_standard", "international_standard",
+                             "industry_standard"})
+
+
+def _acts_by_id(catalog: Catalog, ids: Iterable[str]) -> list[Regulation]:
+    by_id = catalog.by_id
+    return [by_id[i] for i in ids if i in by_id]
+
+
 def build_pack(
     store: GraphStore,
     product_id: str,
@@ -714,23 +1155,28 @@ def build_pack(
     pack_id = _pack_id(report.product.model, market, generated, snapshot)
     override: Override | None = None
     override_iri: str | None = None
-    if final and report.findings:
+    route = route_of(store, report, catalog)
+    facts = _facts(store, report)
+    ctx = _Ctx(report=report, facts=facts, catalog=catalog, route=route, findings=(), status="draft",
+               override=None, generated=generated, snapshot=snapshot, pack_id=pack_id)
+    pack_findings = tuple(_pack_findings(ctx, langs))
+    open_count = len(report.findings) + len(pack_findings)
+    if final and open_count:
         if not (override_by and override_by.strip() and override_reason and override_reason.strip()):
-            raise PackError(f"{len(report.findings)} open findings: a final pack needs --override-by and "
-                            f"--override-reason (who decided, and why)", findings=len(report.findings))
+            raise PackError(f"{open_count} open findings: a final pack needs --override-by and "
+                            f"--override-reason (who decided, and why)", findings=open_count)
         override = Override(by=override_by.strip(), reason=override_reason.strip(), at=generated)
         override_iri = record_override(store, override, pack_id=pack_id, product=report.product.iri, market=market,
-                                       open_findings=len(report.findings))
-    status: Literal["draft", "final"] = "final" if (not report.findings or override is not None) else "draft"
-    ctx = _Ctx(report=report, facts=_facts(store, report), catalog=catalog, status=status, override=override,
-               generated=generated, snapshot=snapshot, pack_id=pack_id)
+                                       open_findings=open_count)
+    status: Literal["draft", "final"] = "final" if (not open_count or override is not None) else "draft"
+    ctx = dataclasses.replace(ctx, findings=pack_findings, status=status, override=override)
 
     from qualitas.doc_templates.docx import render_docx
     from qualitas.doc_templates.gap import gap_jsonable, render_gap_pdf
 
     files: dict[str, bytes] = {}
     documents = []
-    for key in DOCUMENTS[market]:
+    for key in route.documents:
         for lang in langs:
             model = _BUILDERS[key](ctx, lang)
             files[f"documents/{model.stem}.pdf"] = render_pdf(model)
@@ -768,10 +1214,16 @@ def build_pack(
             "shapesGraph": "validation/shapes-graph.ttl",
             "report": "validation/validation-report.ttl",
         },
-        "findings": {"open": len(report.findings),
+        "route": {"code": route.code, "basis": route.basis, "reason": route.reason_in("en") or dict(route.reason),
+                  "declared": list(route.declared), "obligations": list(route.obligations),
+                  "typeApproval": list(route.type_approval),
+                  "excluded": [{"regulation": e.regulation_id, "basis": e.basis} for e in route.excluded]},
+        "findings": {"open": open_count,
                      "bySeverity": dict(report.summary.findings_by_severity),
                      "items": [{"severity": f.severity, "kind": f.kind, "regulation": f.regulation_id,
-                                "clause": f.clause, "message": f.message_en} for f in report.findings]},
+                                "clause": f.clause, "message": f.message_en} for f in report.findings]
+                     + [{"severity": "major", "kind": "pack_" + pf.code, "regulation": None, "clause": pf.document,
+                         "message": pf.message("en")} for pf in pack_findings]},
         "override": None if override is None else {
             "by": override.by, "at": override.at.isoformat(), "reason": override.reason, "prov": override_iri},
         "documents": documents,

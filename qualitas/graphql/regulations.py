@@ -15,8 +15,8 @@ from strawberry.types import Info
 from qualitas.graphql.schema import _core_errors
 from qualitas.regulations import applicability as appl
 from qualitas.regulations import impact as imp
+from qualitas.regulations.catalog import Dates, default_catalog
 from qualitas.regulations.catalog import Regulation as RegulationRecord
-from qualitas.regulations.catalog import default_catalog
 
 
 @strawberry.type
@@ -35,6 +35,30 @@ class RegulationDates:
 
 
 @strawberry.type
+class ArticleDates:
+    articles: str
+    dates: RegulationDates
+    source: str | None
+    note: str | None
+
+
+@strawberry.type
+class DateSource:
+    date: str
+    url: str
+
+
+def _dates(d: Dates) -> RegulationDates:
+    return RegulationDates(
+        adopted=d.adopted,
+        entry_into_force=d.entry_into_force,
+        application=d.application,
+        end_of_transition=d.end_of_transition,
+        repealed=d.repealed,
+    )
+
+
+@strawberry.type
 class Regulation:
     id: str
     identifier: str
@@ -45,8 +69,10 @@ class Regulation:
     jurisdiction: str
     markets: list[str]
     instrument_type: str
-    status: str
+    status: str = strawberry.field(description="Status on the date asked (default today), derived from the dates.")
     dates: RegulationDates
+    article_dates: list[ArticleDates]
+    date_sources: list[DateSource]
     amends: list[str]
     repeals: list[str]
     superseded_by: str | None
@@ -60,8 +86,7 @@ class Regulation:
     verified: bool
 
     @staticmethod
-    def of(r: RegulationRecord) -> Regulation:
-        d = r.dates
+    def of(r: RegulationRecord, on: dt.date | None = None) -> Regulation:
         return Regulation(
             id=r.id,
             identifier=r.identifier,
@@ -72,14 +97,13 @@ class Regulation:
             jurisdiction=r.jurisdiction,
             markets=list(r.markets),
             instrument_type=r.instrument_type,
-            status=r.status,
-            dates=RegulationDates(
-                adopted=d.adopted,
-                entry_into_force=d.entry_into_force,
-                application=d.application,
-                end_of_transition=d.end_of_transition,
-                repealed=d.repealed,
-            ),
+            status=r.status_on(on or dt.date.today()),
+            dates=_dates(r.dates),
+            article_dates=[
+                ArticleDates(articles=a.articles, dates=_dates(a.dates), source=a.source, note=a.note)
+                for a in r.article_dates
+            ],
+            date_sources=[DateSource(date=k, url=r.date_source(k)) for k, _ in r.dates.items()],
             amends=list(r.amends),
             repeals=list(r.repeals),
             superseded_by=r.superseded_by,
@@ -183,9 +207,9 @@ class CatalogImpact:
     declaration_requests: list[DeclarationRequest]
 
 
-def _applicable(a: appl.ApplicableRegulation) -> ApplicableRegulation:
+def _applicable(a: appl.ApplicableRegulation, on: dt.date) -> ApplicableRegulation:
     return ApplicableRegulation(
-        regulation=Regulation.of(default_catalog().get(a.id)),
+        regulation=Regulation.of(default_catalog().get(a.id), on),
         obligation=a.obligation,
         reason=str(a.reason),
         categories=list(a.reason.categories),
@@ -248,22 +272,30 @@ def _impact(rep: imp.ImpactReport) -> CatalogImpact:
 
 @strawberry.type
 class RegulationQuery:
-    @strawberry.field(description="Catalog records, filtered by market (GLOBAL records included), category and status.")
+    @strawberry.field(
+        description="Catalog records, filtered by market (GLOBAL records included), category and status; "
+        "status is judged on `on` (default today)."
+    )
     def regulations(
-        self, market: str | None = None, category: str | None = None, status: str | None = None
+        self,
+        market: str | None = None,
+        category: str | None = None,
+        status: str | None = None,
+        on: dt.date | None = None,
     ) -> list[Regulation]:
+        day = on or dt.date.today()
         return [
-            Regulation.of(r)
+            Regulation.of(r, day)
             for r in default_catalog()
             if (market is None or market.upper() in r.markets or "GLOBAL" in r.markets)
             and (category is None or category in r.categories)
-            and (status is None or r.status == status)
+            and (status is None or r.status_on(day) == status)
         ]
 
-    @strawberry.field(description="One catalog record by id; null when unknown.")
-    def regulation(self, id: str) -> Regulation | None:
+    @strawberry.field(description="One catalog record by id, status judged on `on` (default today); null if unknown.")
+    def regulation(self, id: str, on: dt.date | None = None) -> Regulation | None:
         r = default_catalog().by_id.get(id)
-        return Regulation.of(r) if r else None
+        return Regulation.of(r, on) if r else None
 
     @strawberry.field(description="Regulations that apply to a product in a market on a date, with reasons.")
     @_core_errors
@@ -278,8 +310,8 @@ class RegulationQuery:
             catalog_version=rep.catalog_version,
             categories=list(rep.product.categories),
             features=list(rep.product.features),
-            applicable=[_applicable(a) for a in rep.applicable],
-            upcoming=[_applicable(a) for a in rep.upcoming],
+            applicable=[_applicable(a, rep.on) for a in rep.applicable],
+            upcoming=[_applicable(a, rep.on) for a in rep.upcoming],
         )
 
     @strawberry.field(description="What changed between two catalog versions and what it touches.")

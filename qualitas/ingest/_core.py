@@ -16,6 +16,7 @@ references are checked against the store at the end of the file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -143,14 +144,46 @@ class Source:
     def open_binary(self) -> CountingReader:
         return CountingReader(self.path.open("rb"), self.size, self.progress)  # type: ignore[arg-type]
 
-    def invalid(self, message: str, *, where: str | None = None, field: str | None = None) -> ValidationError:
-        """A ValidationError whose message names the file, the row/element and the field."""
-        parts = [str(self.path)]
+    def invalid(
+        self, message: str, *, where: str | None = None, field: str | None = None, line: int | None = None
+    ) -> ValidationError:
+        """A ValidationError whose message names the file (and line, when known), the
+        row/element and the field."""
+        parts = [f"{self.path}:{line}" if line else str(self.path)]
         if where:
             parts.append(where)
         if field:
             parts.append(f"field {field!r}")
-        return ValidationError(": ".join([", ".join(parts), message]), file=str(self.path), where=where, field=field)
+        return ValidationError(
+            ": ".join([", ".join(parts), message]), file=str(self.path), line=line, where=where, field=field
+        )
+
+    def line_of(self, text: str) -> int | None:
+        """The first line of the file that holds ``text`` (streamed), for formats whose
+        parser gives no line numbers (XML, JSON, RDF); None for a spreadsheet, or when
+        the text is not there verbatim."""
+        if not text or self.path.suffix.lower() in (".xlsx", ".xlsm"):
+            return None
+        needle = text.encode("utf-8")
+        with self.path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if needle in line:
+                    return number
+        return None
+
+    @contextlib.contextmanager
+    def identifiers(self, *, where: str, field: str, value: str | None = None) -> Iterator[None]:
+        """Turn an identifier check's error (``qualitas.ontology.identifiers``, GS1
+        parsing) raised inside the block into one naming this file, its line, ``where``
+        and ``field``. ``value`` is the text as the file has it, to find the line by."""
+        try:
+            yield
+        except ValidationError as exc:
+            if "identifier" not in exc.context:
+                raise
+            tabular = self.path.suffix.lower() in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
+            line = None if tabular else self.line_of(value or str(exc.context.get("value") or ""))
+            raise self.invalid(exc.message, where=where, field=field, line=line) from None
 
     # -------------------------------------------------------------- duplicates
 
@@ -240,6 +273,21 @@ class Record:
 
     def error(self, message: str, field: str | None = None) -> ValidationError:
         return self.source.invalid(message, where=self.where, field=field)
+
+    def identifiers(self, field: str, value: str | None = None) -> contextlib.AbstractContextManager[None]:
+        """A bad identifier (GTIN, CAS, EC, K-number, EPC) checked in the block becomes an
+        error naming this record and ``field``; see :meth:`Source.identifiers`."""
+        return self.source.identifiers(where=self.where, field=field, value=value)
+
+    def identifier(self, name: str, check: Callable[[str], str], *, required: bool = False) -> str | None:
+        """The text of ``name`` passed through ``check`` (e.g. ``identifiers.check_cas``)."""
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        checked = value
+        with self.identifiers(name, value):
+            checked = check(value)
+        return checked
 
     def raw(self, name: str) -> object:
         value = self.values.get(name)

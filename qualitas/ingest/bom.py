@@ -11,7 +11,8 @@ Two layouts are understood:
 Per line: part number, quantity with its unit (``2``, ``0.042 kg``, or a separate
 unit column; pieces when empty), reference designators (``R1, R2`` or ``R1-R4``),
 the as-designed material grade, optionally name, position (find number; 10, 20, ...
-when empty), supplier and revision. Each assembly becomes a ``q:BillOfMaterials``
+when empty), supplier, revision and GTIN (refused when its GS1 check digit is wrong,
+stored as GTIN-14 in ``q:gtin``). Each assembly becomes a ``q:BillOfMaterials``
 with ``q:BOMLine`` s, exactly as ``qualitas.ontology.builder.Builder.bom`` writes
 them. Units map to QUDT (unknown units are refused).
 
@@ -43,6 +44,7 @@ from qualitas.ingest._core import simulate as _simulate
 from qualitas.ingest._tabular import ColumnMap, merge_mapping, table_records
 from qualitas.ontology import Q, mint
 from qualitas.ontology.builder import Builder, Line
+from qualitas.ontology.identifiers import gtin14
 from qualitas.store import GraphStore, LoadResult, Progress
 
 FORMAT = "bom"
@@ -75,6 +77,7 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "material": ("material", "material grade", "as designed material", "grade", "材料", "材质", "材料牌号"),
     "supplier": ("supplier", "supplier id", "vendor", "供应商", "供应商代码"),
     "revision": ("revision", "rev", "版本", "版次"),
+    "gtin": ("gtin", "gtin-14", "gtin-13", "ean", "ean-13", "upc", "global trade item number", "商品条码", "条码"),
 }
 
 _RANGE = re.compile(r"^([A-Za-z]+)(\d+)\s*[-–~]\s*(?:[A-Za-z]+)?(\d+)$")
@@ -229,8 +232,11 @@ def triples(src: Source) -> Iterator[Triple]:
         rec = row.record
         name = rec.text("name", required=False)
         supplier = rec.text("supplier", required=False)
+        gtin = rec.identifier("gtin", gtin14)
         if row.parent is None:
-            b.product(row.part, name or row.part, is_part=True)
+            product = b.product(row.part, name or row.part, is_part=True)
+            if gtin:
+                buf.append((product, Q.gtin, Literal(gtin)))
             yield from buf
             buf.clear()
             continue
@@ -251,6 +257,8 @@ def triples(src: Source) -> Iterator[Triple]:
             buf.append((owner, RDF.type, Q.Part))
             buf.append((owner, Q.partNumber, Literal(row.parent)))
         _part(b, buf, row.part, name, supplier)
+        if gtin:
+            buf.append((b.part_iri(row.part), Q.gtin, Literal(gtin)))
         if material:
             iri = mint("material", material)
             buf.append((iri, RDF.type, Q.Material))

@@ -109,8 +109,8 @@ def triples(src: Source) -> Iterator[Triple]:
         assert received is not None
         market, channel = rec.need("market"), rec.need("channel")
         texts = _texts(rec)
-        unit = unit_iri(key)
-        gs1 = parse(key)
+        with rec.identifiers("serial" if serial else "vin", key):
+            unit, gs1 = unit_iri(key), parse(key)
         buf.extend(
             [(unit, RDF.type, Q.SerialUnit), (unit, Q.serialNumber, Literal(gs1.serial if gs1 and gs1.serial else key))]
         )

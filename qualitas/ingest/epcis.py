@@ -16,7 +16,10 @@ Mapping (terms from the EPCIS 2.0 / CBV 2.0 web vocabularies, ``epcis:`` and ``c
   ``epcis:quantity``, QUDT ``q:unit`` from the UN/CEFACT ``uom``);
 * identifiers: SGTIN EPCs and GS1 Digital Link URIs become ``q:SerialUnit`` s, LGTIN
   classes ``q:Lot`` s, SSCCs logistic units, each keyed by its canonical Digital
-  Link (``q:epc``, ``q:digitalLink``, ``q:gtin``, ``q:ofPart`` the GTIN's part);
+  Link (``q:epc``, ``q:digitalLink``, ``q:gtin``, ``q:ofPart`` the GTIN's part); a
+  Digital Link whose GTIN or SSCC fails its GS1 check digit, or an EPC URI whose
+  company prefix and reference do not make a GTIN or SSCC, is refused with the file,
+  line, event and field;
 * ObjectEvent: ``epcis:epcList``; AggregationEvent: ``epcis:parentID``,
   ``epcis:childEPCs`` and ``q:packedIn`` (child -> parent) unless the action is DELETE;
 * TransformationEvent: also a ``q:ProductionRun`` that ``q:consumed`` its inputs and
@@ -147,9 +150,10 @@ class _Event:
     def item(self, text: object, field: str) -> URIRef:
         if not isinstance(text, str) or ":" not in text:
             raise self.fail(f"expected an EPC or GS1 Digital Link URI, got {text!r}", field)
-        if text.startswith(("urn:epc:id:sgtin:", "urn:epc:class:lgtin:", "urn:epc:id:sscc:")) and parse(text) is None:
+        with self.src.identifiers(where=self.where, field=field, value=text):
+            gs1 = parse(text)
+        if gs1 is None and text.startswith(("urn:epc:id:sgtin:", "urn:epc:class:lgtin:", "urn:epc:id:sscc:")):
             raise self.fail(f"malformed EPC URI {text!r}", field)
-        gs1 = parse(text)
         if gs1 is None:
             return URIRef(text)
         iri = gs1.iri

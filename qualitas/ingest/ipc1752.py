@@ -23,6 +23,9 @@ Element names are matched by local name, so documents with or without the namesp
 (and 1752B-style wrappers) parse. The declaration becomes a ``q:SupplierDeclaration``
 (as ``Builder.declaration`` writes it) with ``q:CompositionEntry`` s for materials,
 substances (CAS, mass, mass fraction) and substance categories, and ``q:Exemption`` s.
+A CAS number (``@authority="CAS"``) or EC number (``EC``/``EINECS``/``ELINCS``) whose
+check digit is wrong is refused, naming the file, its line and the element
+(``qualitas.ontology.identifiers``).
 
 Safety: the XML is parsed with defusedxml; DTD entity declarations are refused, so
 neither external entities (XXE: reading local files or URLs) nor entity-expansion
@@ -37,7 +40,6 @@ Use::
 from __future__ import annotations
 
 import datetime as dt
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,12 +55,14 @@ from qualitas.ingest._core import simulate as _simulate
 from qualitas.ingest._units import UnknownUnitError, qudt_unit
 from qualitas.ontology import UNIT, Q, mint
 from qualitas.ontology.builder import Builder
+from qualitas.ontology.identifiers import check_cas, check_ec
 from qualitas.store import GraphStore, LoadResult, Progress
 
 FORMAT = "ipc1752"
 NAMESPACE = "http://webstds.ipc.org/175x/2.0"
 
-_CAS = re.compile(r"^(\d{2,7})-(\d{2})-(\d)$")
+#: ``SubstanceID@authority`` values that name an EC number (EINECS, ELINCS, NLP or ECHA list number).
+_EC_AUTHORITIES = {"EC", "EINECS", "ELINCS", "NLP", "EC NUMBER", "EC-NUMBER"}
 _MASS_UNITS = {"mg", "g", "kg", "ug", "µg", "t"}
 _FRACTION_UNITS = {
     "ppm": Decimal("0.000001"),
@@ -66,15 +70,6 @@ _FRACTION_UNITS = {
     "%": Decimal("0.01"),
     "percent": Decimal("0.01"),
 }
-
-
-def cas_valid(cas: str) -> bool:
-    """A CAS Registry Number with a correct check digit (e.g. 7439-92-1)."""
-    match = _CAS.match(cas)
-    if not match:
-        return False
-    digits = (match.group(1) + match.group(2))[::-1]
-    return sum((i + 1) * int(d) for i, d in enumerate(digits)) % 10 == int(match.group(3))
 
 
 def _local(tag: object) -> str:
@@ -354,11 +349,13 @@ def _substance(
     authority = (ident.get("authority") or "").strip().upper() if ident is not None else ""
     identity = (ident.get("identity") or "").strip() if ident is not None else ""
     if authority == "CAS":
-        if not cas_valid(identity):
-            raise ctx.fail(
-                f"{identity!r} is not a valid CAS number (check digit or format)", here + "/SubstanceID", "identity"
-            )
+        with ctx.src.identifiers(where=f"element {here}/SubstanceID", field="identity", value=identity):
+            check_cas(identity)
         key = identity
+    elif authority in _EC_AUTHORITIES:
+        with ctx.src.identifiers(where=f"element {here}/SubstanceID", field="identity", value=identity):
+            check_ec(identity)
+        key = f"EC:{identity}"
     elif identity:
         key = f"{authority or 'ID'}:{identity}"
     elif name:
@@ -372,6 +369,8 @@ def _substance(
     ctx.buf.extend([(iri, RDF.type, Q.Substance), (material, Q.containsSubstance, iri)])
     if authority == "CAS":
         ctx.buf.append((iri, Q.casNumber, Literal(identity)))
+    elif authority in _EC_AUTHORITIES:
+        ctx.buf.append((iri, Q.ecNumber, Literal(identity)))
     if name:
         ctx.buf.append((iri, Q.name, Literal(name)))
     entry = mint("declaration", ctx.number, "material", material_name, "substance", key)

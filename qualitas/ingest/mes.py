@@ -171,7 +171,8 @@ def run_triples(src: Source) -> Iterator[Triple]:
         consumed: list[URIRef] = []
         for field, kind, to_iri in (("consumed_lots", "lot", lot_iri), ("consumed_units", "unit", unit_iri)):
             for key in rec.items(field):
-                iri = to_iri(key)
+                with rec.identifiers(field, key):
+                    iri = to_iri(key)
                 src.require(iri, label=f"{kind} {key!r}", where=rec.where, field=field)
                 consumed.append(iri)
         produced: list[URIRef] = []
@@ -180,8 +181,8 @@ def run_triples(src: Source) -> Iterator[Triple]:
         if lots and not part:
             raise rec.error("produced lots need the part number they are of", "part")
         for number in lots:
-            iri = lot_iri(number)
-            gs1 = parse(number)
+            with rec.identifiers("produced_lots", number):
+                iri, gs1 = lot_iri(number), parse(number)
             buf.append((iri, RDF.type, Q.Lot))
             buf.append((iri, Q.lotNumber, Literal(gs1.lot if gs1 and gs1.lot else number)))
             part_node = parts.iri(part or "")
@@ -192,7 +193,8 @@ def run_triples(src: Source) -> Iterator[Triple]:
             produced.append(iri)
         product = rec.text("product", required=False)
         for serial in rec.items("produced_units"):
-            iri = unit_iri(serial)
+            with rec.identifiers("produced_units", serial):
+                iri = unit_iri(serial)
             buf.append((iri, RDF.type, Q.SerialUnit))
             buf.append((iri, Q.serialNumber, Literal(serial)))
             if product:

@@ -102,9 +102,10 @@ def report_triples(src: Source) -> Iterator[Triple]:
         supplier = rec.text("supplier", required=False)
         part = rec.text("part", required=False)
         header = (lot, issuer, issued, material, supplier, part)
+        with rec.identifiers("lot", lot):
+            lot_node = lot_iri(lot)
         if number not in reports:
             reports[number] = (*header, rec.where)
-            lot_node = lot_iri(lot)
             if part:
                 part_node = parts.iri(part)
                 buf.extend(
@@ -139,7 +140,7 @@ def report_triples(src: Source) -> Iterator[Triple]:
                 [
                     (mint("testreport", number), Q.hasResult, result),
                     (result, RDF.type, Q.InspectionResult),
-                    (result, Q.inspects, lot_iri(lot)),
+                    (result, Q.inspects, lot_node),
                     (result, Q.characteristic, Literal(characteristic)),
                     (result, Q.value, Literal(value, datatype=XSD.decimal)),
                 ]

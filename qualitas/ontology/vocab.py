@@ -36,6 +36,7 @@ class Q(DefinedNamespace):
     ParameterSet: URIRef
     ParameterSpecification: URIRef
     Part: URIRef
+    Person: URIRef
     PriorityPartRepair: URIRef
     ProcessParameter: URIRef
     ProcessStep: URIRef
@@ -61,12 +62,14 @@ class Q(DefinedNamespace):
     # object properties
     about: URIRef
     addresses: URIRef
+    authorisedRepresentative: URIRef
     certificateFor: URIRef
     citesRequirement: URIRef
     claimsExemption: URIRef
     component: URIRef
     concernsUnit: URIRef
     consumed: URIRef
+    contact: URIRef
     containsSubstance: URIRef
     declarationFor: URIRef
     declaredBy: URIRef
@@ -111,6 +114,7 @@ class Q(DefinedNamespace):
     reportedMaterial: URIRef
     reportsFailureMode: URIRef
     routingFor: URIRef
+    signatory: URIRef
     step: URIRef
     substance: URIRef
     subsystem: URIRef
@@ -147,6 +151,7 @@ class Q(DefinedNamespace):
     cp: URIRef
     cpk: URIRef
     criterion: URIRef
+    decisionDate: URIRef
     declarationClass: URIRef
     designator: URIRef
     deviceClass: URIRef
@@ -170,6 +175,7 @@ class Q(DefinedNamespace):
     intendedUse: URIRef
     issuer: URIRef
     issuingAgency: URIRef
+    jobTitle: URIRef
     lastSampleAt: URIRef
     lotNumber: URIRef
     lowerControlLimit: URIRef
@@ -183,6 +189,7 @@ class Q(DefinedNamespace):
     observation: URIRef
     partNumber: URIRef
     partPresent: URIRef
+    placeOfIssue: URIRef
     points: URIRef
     position: URIRef
     previousValue: URIRef

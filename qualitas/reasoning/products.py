@@ -61,7 +61,7 @@ def get_product(store: GraphStore, model_number: str, *, with_bom: bool = True) 
     rows = store.select(
         f"""SELECT ?p ?name ?cat ?feat ?rev WHERE {{
             ?p a q:Product ; q:modelNumber {literal(model_number)} .
-            OPTIONAL {{ ?p q:name ?name }}
+            OPTIONAL {{ ?p q:name ?name FILTER(lang(?name) = "") }}
             OPTIONAL {{ ?p q:hasCategory/q:code ?cat }}
             OPTIONAL {{ ?p q:hasFeature/q:code ?feat }}
             OPTIONAL {{ ?p q:hasBOM/q:revision ?rev }}
@@ -92,7 +92,7 @@ def _bom(store: GraphStore, product: str) -> tuple[BOMLineInfo, ...]:
             ?root (q:hasBOM/q:hasLine/q:component)* ?owner .
             ?owner q:hasBOM/q:hasLine ?line .
             ?line q:position ?pos ; q:quantity ?qty ; q:component ?part .
-            ?part q:partNumber ?pn . OPTIONAL {{ ?part q:name ?pname }}
+            ?part q:partNumber ?pn . OPTIONAL {{ ?part q:name ?pname FILTER(lang(?pname) = "") }}
             OPTIONAL {{ ?line q:unit ?unit }}
             OPTIONAL {{ ?line q:designedMaterial/q:grade ?grade }}
             OPTIONAL {{ ?line q:designator ?des }}

@@ -350,7 +350,8 @@ def item_traces(store: GraphStore, items: set[str]) -> tuple[list[UnitTrace], li
             ?x a ?type .
             OPTIONAL {{ ?x q:serialNumber ?serial }}
             OPTIONAL {{ ?x q:lotNumber ?lotno }}
-            OPTIONAL {{ ?x q:ofPart ?part . ?part q:partNumber ?pn . OPTIONAL {{ ?part q:name ?pname }} }}
+            OPTIONAL {{ ?x q:ofPart ?part . ?part q:partNumber ?pn .
+                        OPTIONAL {{ ?part q:name ?pname FILTER(lang(?pname) = "") }} }}
             OPTIONAL {{ ?x q:ofProduct/q:modelNumber ?product }}
         }}"""
     )

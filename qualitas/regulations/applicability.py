@@ -33,6 +33,7 @@ from typing import Literal
 from qualitas.errors import NotFoundError
 from qualitas.reasoning._sparql import iri, literal
 from qualitas.regulations.catalog import Catalog, Regulation, default_catalog
+from qualitas.regulations.routes import Exclusion, exclusions
 from qualitas.store import GraphStore
 
 Obligation = Literal["product", "manufacturer"]
@@ -93,6 +94,12 @@ class ApplicabilityReport:
     catalog_version: str
     applicable: tuple[ApplicableRegulation, ...]
     upcoming: tuple[ApplicableRegulation, ...]
+    #: Records that matched the profile but that their own scope articles exclude
+    #: (routes.yaml ``not_when``), each with its legal basis.
+    excluded: tuple[Exclusion, ...] = ()
+    #: The product's categories and features after widening (implied and derived ones).
+    categories: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
 
     @property
     def ids(self) -> frozenset[str]:
@@ -115,7 +122,7 @@ def product_profile(store: GraphStore, product_id: str) -> ProductProfile:
     )
     rows = store.select(
         _PREFIX + "SELECT ?p ?model ?name WHERE { " + key
-        + " ?p q:modelNumber ?model . OPTIONAL { ?p q:name ?name } } LIMIT 1"
+        + " ?p q:modelNumber ?model . OPTIONAL { ?p q:name ?name FILTER(lang(?name) = '') } } LIMIT 1"
     )
     if not rows:
         raise NotFoundError(f"no product with model number {product_id!r}", product=product_id)
@@ -196,9 +203,7 @@ def _match(
 
 
 def _repealed_on(r: Regulation, on: dt.date) -> bool:
-    if r.dates.repealed is not None:
-        return r.dates.repealed <= on
-    return r.status == "repealed"
+    return r.status_on(on) == "repealed"
 
 
 def _entry(r: Regulation, reason: Reason, obligation: Obligation, replaces: tuple[str, ...]) -> ApplicableRegulation:
@@ -245,13 +250,22 @@ def evaluate(
         reason, obligation = matched[rid]
         entry = _entry(r, reason, obligation, tuple(sorted(replaces.get(rid, ()))))
         start = r.dates.applies_from
-        if (r.status == "adopted_not_yet_applicable" and (start is None or start > on)) or (start and start > on):
+        if r.status_on(on) == "adopted_not_yet_applicable" or (start and start > on):
             upcoming.append(entry)
         else:
             applicable.append(entry)
+    # An act's own scope articles can take it off a product its profile matches (EMC
+    # Art. 2(2)(a) for radio equipment ...): exclusions among the acts that apply now,
+    # then among those that will apply, judged with everything applying by then.
+    out_now = exclusions((a.id for a in applicable), cats, feats)
+    out_later = exclusions((a.id for a in (*applicable, *upcoming)), cats, feats)
+    out = {**{k: v for k, v in out_later.items() if k in {u.id for u in upcoming}}, **out_now}
     return ApplicabilityReport(
         product=profile, market=market, on=on, catalog_version=catalog.version,
-        applicable=tuple(applicable), upcoming=tuple(upcoming),
+        applicable=tuple(a for a in applicable if a.id not in out),
+        upcoming=tuple(u for u in upcoming if u.id not in out),
+        excluded=tuple(out[k] for k in sorted(out)),
+        categories=tuple(sorted(cats)), features=tuple(sorted(feats)),
     )
 
 

@@ -23,12 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from rdflib import Graph, Literal, URIRef
@@ -48,7 +49,23 @@ VERSIONS_DIR = HERE / "versions"
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _CAS = re.compile(r"^\d{2,7}-\d{2}-\d$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
-_DATE_KEYS = ("adopted", "entry_into_force", "application", "end_of_transition", "repealed")
+DATE_KEYS = ("adopted", "entry_into_force", "application", "end_of_transition", "repealed")
+_DATE_KEYS = DATE_KEYS
+#: The fields a ``verified_fields`` list may name (catalog/README.md, "Verification").
+VERIFIABLE_FIELDS = frozenset({
+    "identifier", "title", "jurisdiction", "instrument_type", "markets", "scope",
+    "amends", "repeals", "superseded_by", "limits", "exemptions", "substances",
+    "article_dates", *(f"dates.{k}" for k in DATE_KEYS),
+})
+#: A page with no path beyond a language code or an index file is a homepage.
+_HOME_PATH = re.compile(
+    r"^/?((?:[a-z]{2}(?:[-_][a-z]{2})?/?)?(?:(?:index|home|homepage|default|main)\.(?:html?|aspx?|php|jsp))?)?$",
+    re.IGNORECASE,
+)
+#: Portals whose path names a search or a listing, not a document.
+_PORTAL_PATHS = {
+    "openstd.samr.gov.cn": ("/bzgk/gb/", "/bzgk/gb"),
+}
 
 #: Official identifier formats, by identifier type and (optionally) jurisdiction.
 #: A pattern keyed ``(type, None)`` applies to any jurisdiction without its own entry.
@@ -105,6 +122,35 @@ class Dates:
     def applies_from(self) -> dt.date | None:
         """The day obligations start: application, else entry into force, else adoption."""
         return self.application or self.entry_into_force or self.adopted
+
+    def status_on(self, on: dt.date) -> str:
+        """``repealed`` once the repeal date is reached; ``adopted_not_yet_applicable``
+        before the day obligations start; ``in_force`` otherwise."""
+        if self.repealed is not None and self.repealed <= on:
+            return "repealed"
+        start = self.applies_from
+        if start is not None and start > on:
+            return "adopted_not_yet_applicable"
+        return "in_force"
+
+    def items(self) -> Iterator[tuple[str, dt.date]]:
+        """The dates that are set, as ``(key, date)`` in :data:`DATE_KEYS` order."""
+        for key in DATE_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                yield key, value
+
+
+@dataclass(frozen=True)
+class ArticleDates:
+    """Dates that hold for some articles only, where they differ from the record's own
+    (MDR Art. 120 transition periods, CPR 305/2011 provisions kept by Art. 94 of
+    Regulation (EU) 2024/3110); ``source`` is the page stating them."""
+
+    articles: str
+    dates: Dates
+    source: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +209,6 @@ class Regulation:
     jurisdiction: str
     markets: tuple[str, ...]
     instrument_type: str
-    status: str
     dates: Dates
     amends: tuple[str, ...]
     repeals: tuple[str, ...]
@@ -182,9 +227,29 @@ class Regulation:
     exemptions: tuple[Exemption, ...] = ()
     substances: tuple[ListedSubstance, ...] = ()
     file: str = ""
+    #: Dates holding for some articles only (``article_dates:``).
+    article_dates: tuple[ArticleDates, ...] = ()
+    #: The page stating each date, by date key (``date_sources:``); a date not listed
+    #: is stated by ``source_url``.
+    date_sources: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    #: The fields checked on ``source_url`` when ``verified`` (``verified_fields:``).
+    verified_fields: tuple[str, ...] = ()
     #: A standard's citation data (edition, OJ reference or FDA recognition, the date
     #: presumption of conformity ends), as the record's ``standard:`` mapping holds it.
     standard: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def status_on(self, on: dt.date) -> str:
+        """The record's status on ``on``, derived from its dates (:meth:`Dates.status_on`)."""
+        return self.dates.status_on(on)
+
+    @property
+    def status(self) -> str:
+        """The status today; use :meth:`status_on` for any other date."""
+        return self.status_on(dt.date.today())
+
+    def date_source(self, key: str) -> str:
+        """The page stating date ``key`` (``date_sources``, else ``source_url``)."""
+        return self.date_sources.get(key) or self.source_url
 
     def title(self, lang: str = "en") -> str:
         for t in self.titles:
@@ -341,8 +406,7 @@ def _record(raw: Mapping[str, Any], file: str) -> Regulation:
         jurisdiction=str(raw.get("jurisdiction", "")),
         markets=_tuple(raw.get("markets")),
         instrument_type=str(raw.get("instrument_type", "")),
-        status=str(raw.get("status", "")),
-        dates=Dates(**{k: _date(dates.get(k)) for k in _DATE_KEYS}),
+        dates=_dates(dates),
         amends=_tuple(raw.get("amends")),
         repeals=_tuple(raw.get("repeals")),
         superseded_by=raw.get("superseded_by") or None,
@@ -383,8 +447,22 @@ def _record(raw: Mapping[str, Any], file: str) -> Regulation:
             for x in raw.get("substances") or ()
         ),
         file=file,
+        article_dates=tuple(
+            ArticleDates(
+                articles=str(x.get("articles") or ""), dates=_dates(x),
+                source=None if x.get("source") is None else str(x["source"]),
+                note=None if x.get("note") is None else str(x["note"]),
+            )
+            for x in raw.get("article_dates") or () if isinstance(x, dict)
+        ),
+        date_sources={str(k): str(v) for k, v in (raw.get("date_sources") or {}).items()},
+        verified_fields=_tuple(raw.get("verified_fields")),
         standard=dict(raw.get("standard") or {}),
     )
+
+
+def _dates(raw: Mapping[str, Any]) -> Dates:
+    return Dates(**{k: _date(raw.get(k)) for k in DATE_KEYS})
 
 
 @dataclass(frozen=True)
@@ -503,6 +581,82 @@ def _rules(meta: Mapping[str, Any]) -> ApplicabilityRules:
 # ---------------------------------------------------------------- validation
 
 
+def is_homepage(url: str) -> bool:
+    """True when ``url`` names a site, not a document: no path beyond a language code or
+    an index file (``https://www.cnca.gov.cn/``, ``https://eur-lex.europa.eu/homepage.html``,
+    ``https://example.org/en/``), or a known search portal's bare listing path."""
+    parts = urlsplit(url)
+    if parts.query and parts.path not in ("", "/"):
+        return False
+    if _HOME_PATH.match(parts.path) and not parts.query:
+        return True
+    return parts.path in _PORTAL_PATHS.get(parts.netloc.lower(), ()) and not parts.query
+
+
+def _date_issues(raw: Mapping[str, Any], prefix: str, bad: Callable[[str, str], None]) -> None:
+    for k, v in raw.items():
+        if k not in DATE_KEYS:
+            if prefix == "dates":
+                bad(f"{prefix}.{k}", f"unknown date key; expected one of {', '.join(DATE_KEYS)}")
+        elif v is not None and not isinstance(v, dt.date):
+            try:
+                dt.date.fromisoformat(str(v))
+            except ValueError:
+                bad(f"{prefix}.{k}", f"not an ISO date: {v!r}")
+
+
+_ARTICLE_KEYS = frozenset({"articles", "source", "note", *DATE_KEYS})
+
+
+def _article_date_issues(items: Any, bad: Callable[[str, str], None]) -> None:
+    if items is None:
+        return
+    if not isinstance(items, list):
+        bad("article_dates", "must be a list")
+        return
+    for i, item in enumerate(items):
+        where = f"article_dates[{i}]"
+        if not isinstance(item, dict):
+            bad(where, "must be a mapping")
+            continue
+        if not item.get("articles"):
+            bad(f"{where}.articles", "name the articles these dates hold for")
+        for k in sorted(set(item) - _ARTICLE_KEYS):
+            bad(f"{where}.{k}", f"unknown key; expected articles, source, note or one of {', '.join(DATE_KEYS)}")
+        if not any(item.get(k) for k in DATE_KEYS):
+            bad(where, "gives no date")
+        _date_issues(item, where, bad)
+        if item.get("source") is not None and not _URL.match(str(item["source"])):
+            bad(f"{where}.source", f"an http(s) URL is required, got {item['source']!r}")
+
+
+#: Words in a verification note that say the fact was not read on a source.
+_UNCHECKED = re.compile(r"from memory|copied from an? example|as in catalog README example|not re-?checked",
+                        re.IGNORECASE)
+
+
+def _verified_issues(raw: Mapping[str, Any], url: str, dates: Mapping[str, Any],
+                     bad: Callable[[str, str], None]) -> None:
+    """``verified: true`` means the page at ``source_url`` states the fields named in
+    ``verified_fields`` (catalog/README.md, "Verification")."""
+    if url and is_homepage(url):
+        bad("source_url", f"a verified record must cite the page stating its facts, not a homepage ({url})")
+    note = str(raw.get("verification_note") or "").strip()
+    if not note:
+        bad("verification_note", "a verified record needs a note saying where its facts were read")
+    elif _UNCHECKED.search(note):
+        bad("verification_note", "says some facts were not read on a source; set verified: false or re-check")
+    fields = _tuple(raw.get("verified_fields"))
+    if not fields:
+        bad("verified_fields", "a verified record must name the fields checked on its source "
+                               "(e.g. [identifier, title, dates.adopted])")
+    for f in fields:
+        if f not in VERIFIABLE_FIELDS:
+            bad("verified_fields", f"{f!r} is not a checkable field ({', '.join(sorted(VERIFIABLE_FIELDS))})")
+        elif f.startswith("dates.") and not dates.get(f.split(".", 1)[1]):
+            bad("verified_fields", f"names {f} but the record has no such date")
+
+
 def _record_issues(file: str, raw: Mapping[str, Any], vocab: Vocabulary) -> list[CatalogIssue]:
     rid = str(raw.get("id")) if raw.get("id") is not None else None
     out: list[CatalogIssue] = []
@@ -512,7 +666,7 @@ def _record_issues(file: str, raw: Mapping[str, Any], vocab: Vocabulary) -> list
 
     if not rid or not _ID.match(rid):
         bad("id", f"must match [a-z0-9-]+, got {raw.get('id')!r}")
-    for key in ("identifier", "identifier_type", "jurisdiction", "instrument_type", "status"):
+    for key in ("identifier", "identifier_type", "jurisdiction", "instrument_type"):
         if not raw.get(key):
             bad(key, "is required")
     itype, ident, juris = raw.get("identifier_type"), str(raw.get("identifier") or ""), raw.get("jurisdiction")
@@ -543,16 +697,22 @@ def _record_issues(file: str, raw: Mapping[str, Any], vocab: Vocabulary) -> list
     if not isinstance(dates, dict):
         bad("dates", "must be a mapping")
         dates = {}
-    for k, v in dates.items():
-        if k not in _DATE_KEYS:
-            bad(f"dates.{k}", f"unknown date key; expected one of {', '.join(_DATE_KEYS)}")
-        elif v is not None and not isinstance(v, dt.date):
-            try:
-                dt.date.fromisoformat(str(v))
-            except ValueError:
-                bad(f"dates.{k}", f"not an ISO date: {v!r}")
-    if raw.get("status") == "adopted_not_yet_applicable" and not dates.get("application"):
-        bad("dates.application", "a record adopted but not yet applicable needs its date of application")
+    _date_issues(dates, "dates", bad)
+    if raw.get("status") == "repealed" and not dates.get("repealed"):
+        bad("dates.repealed", "a repealed record needs its repeal date (status is derived from the dates)")
+    _article_date_issues(raw.get("article_dates"), bad)
+    sources = raw.get("date_sources")
+    if sources is not None:
+        if not isinstance(sources, dict):
+            bad("date_sources", "must be a mapping from a date key to the URL stating it")
+        else:
+            for k, v in sources.items():
+                if k not in DATE_KEYS:
+                    bad(f"date_sources.{k}", f"unknown date key; expected one of {', '.join(DATE_KEYS)}")
+                elif not _URL.match(str(v or "")):
+                    bad(f"date_sources.{k}", f"an http(s) URL is required, got {v!r}")
+                elif not dates.get(k):
+                    bad(f"date_sources.{k}", "cites a source for a date the record does not have")
     scope = raw.get("scope") or {}
     cats = _tuple(scope.get("categories"))
     if not cats:
@@ -568,6 +728,8 @@ def _record_issues(file: str, raw: Mapping[str, Any], vocab: Vocabulary) -> list
         bad("source_url", f"an http(s) source URL is required, got {url!r}")
     if not isinstance(raw.get("verified"), bool):
         bad("verified", "must be true or false")
+    if raw.get("verified") is True:
+        _verified_issues(raw, url, dates, bad)
     for i, lim in enumerate(raw.get("limits") or ()):
         if not isinstance(lim, dict):
             bad(f"limits[{i}]", "must be a mapping")
@@ -622,8 +784,14 @@ def _link_issues(records: list[Regulation], vocab: Vocabulary) -> list[CatalogIs
             if old is not None and old.superseded_by not in (None, r.id):
                 out.append(CatalogIssue(old.file, old.id, "superseded_by",
                                         f"is repealed by {r.id!r} but names {old.superseded_by!r} as successor"))
-        if r.status == "repealed":
+        if r.dates.repealed is not None or r.superseded_by:
             out.extend(_successor_issues(r, by_id))
+    repealed_by = {t: r.id for r in records for t in r.repeals}
+    for r in records:
+        if r.dates.repealed is None and (r.superseded_by or r.id in repealed_by):
+            why = f"superseded by {r.superseded_by!r}" if r.superseded_by else f"repealed by {repealed_by[r.id]!r}"
+            out.append(CatalogIssue(r.file, r.id, "dates.repealed",
+                                    f"is {why} but has no repeal date, so its status cannot be derived"))
     return out
 
 
@@ -637,12 +805,12 @@ def _successor_issues(r: Regulation, by_id: Mapping[str, Regulation]) -> list[Ca
                              "or applicability would silently end")]
     seen = {r.id}
     cur = by_id.get(r.superseded_by)
-    while cur is not None and cur.status == "repealed" and cur.superseded_by and cur.id not in seen:
+    while cur is not None and cur.dates.repealed is not None and cur.superseded_by and cur.id not in seen:
         seen.add(cur.id)
         cur = by_id.get(cur.superseded_by)
     if cur is None:
         return out  # reported as a dangling link
-    if cur.status == "repealed":
+    if cur.dates.repealed is not None and cur.id != r.id:
         return [CatalogIssue(r.file, r.id, "superseded_by", f"successor chain ends in repealed {cur.id!r}")]
     if "GLOBAL" not in cur.markets and not set(r.markets) <= set(cur.markets):
         out.append(CatalogIssue(r.file, r.id, "superseded_by",
@@ -657,6 +825,7 @@ def _successor_issues(r: Regulation, by_id: Mapping[str, Regulation]) -> list[Ca
 
 def _assemble(raw: _RawCatalog) -> tuple[Catalog, list[CatalogIssue]]:
     vocab = _vocabulary(raw.meta)
+    released = _date(raw.meta.get("released"))
     issues = list(raw.issues)
     seen: dict[str, str] = {}
     records: list[Regulation] = []
@@ -671,9 +840,19 @@ def _assemble(raw: _RawCatalog) -> tuple[Catalog, list[CatalogIssue]]:
         if any(i.field == "id" for i in rec_issues):
             continue
         try:
-            records.append(_record(r, file))
+            rec = _record(r, file)
         except (ValueError, TypeError, InvalidOperation) as exc:
             issues.append(CatalogIssue(file, rid, None, f"cannot be read: {exc}"))
+            continue
+        records.append(rec)
+        stored = r.get("status")
+        if stored and stored in vocab.statuses and not rec_issues:
+            # A leftover stored status is only a cross-check of the dates, on the release date.
+            on = released or dt.date.today()
+            if stored != rec.status_on(on):
+                issues.append(CatalogIssue(file, rid, "status",
+                                           f"stored status {stored!r} contradicts the dates "
+                                           f"({rec.status_on(on)!r} on {on}); drop the key"))
     issues.extend(_link_issues(records, vocab))
     expected = raw.meta.get("expected_count")
     catalog = Catalog(
@@ -745,7 +924,9 @@ _NOT_IN_FORCE = ELI["InForce-notInForce"]
 
 
 def catalog_graph(catalog: Catalog) -> Graph:
-    """The catalog as RDF aligned with ELI (one ``q:Regulation`` per record)."""
+    """The catalog as RDF aligned with ELI (one ``q:Regulation`` per record); ``eli:in_force``
+    is the status on the catalog's release date, so the graph does not change with the clock."""
+    on = catalog.released or dt.date.today()
     g = Graph()
     g.bind("eli", ELI)
     g.bind("q", str(Q))
@@ -770,7 +951,7 @@ def catalog_graph(catalog: Catalog) -> Graph:
         ):
             if value is not None:
                 add((s, prop, Literal(value, datatype=XSD.date)))
-        add((s, ELI.in_force, _NOT_IN_FORCE if r.status == "repealed" else _IN_FORCE))
+        add((s, ELI.in_force, _NOT_IN_FORCE if r.status_on(on) == "repealed" else _IN_FORCE))
         for m in r.markets:
             add((s, Q.market, mint("market", m)))
         for c in r.categories:
@@ -798,3 +979,45 @@ def load_into_store(store: GraphStore, catalog: Catalog | None = None, *, agent:
     digest = hashlib.sha256(b"".join(sorted(data.splitlines()))).hexdigest()
     return store.load_triples(iter(graph), source="qualitas:regulation-catalog", sha256=digest,
                               agent=agent, format="nt")
+
+
+# ---------------------------------------------------------------- dates over time
+
+
+@dataclass(frozen=True)
+class DateChange:
+    """One date in the catalog on which something starts or stops applying: a record's
+    application, entry into force, end of transition or repeal, or one of its
+    ``article_dates``; ``status_before`` / ``status_after`` are the record's status the
+    day before and on that date."""
+
+    on: dt.date
+    regulation_id: str
+    identifier: str
+    kind: str  # a key of DATE_KEYS
+    articles: str | None
+    status_before: str
+    status_after: str
+    source: str
+    note: str | None = None
+
+
+def date_changes(catalog: Catalog, start: dt.date, end: dt.date) -> tuple[DateChange, ...]:
+    """Every dated change with ``start <= date <= end``, in date order. Adoption dates
+    are left out: nothing starts to apply on the day an act is adopted."""
+    out: list[DateChange] = []
+    for r in catalog.records:
+        entries: list[tuple[str, dt.date, str | None, str, str | None]] = [
+            (k, d, None, r.date_source(k), None) for k, d in r.dates.items()
+        ]
+        for a in r.article_dates:
+            entries += [(k, d, a.articles, a.source or r.source_url, a.note) for k, d in a.dates.items()]
+        for kind, on, articles, source, note in entries:
+            if kind == "adopted" or not start <= on <= end:
+                continue
+            out.append(DateChange(
+                on=on, regulation_id=r.id, identifier=r.identifier, kind=kind, articles=articles,
+                status_before=r.status_on(on - dt.timedelta(days=1)), status_after=r.status_on(on),
+                source=source, note=note,
+            ))
+    return tuple(sorted(out, key=lambda c: (c.on, c.regulation_id, c.kind, c.articles or "")))

@@ -1,4 +1,4 @@
-"""``qualitas regulations list|show|validate`` and ``qualitas impact`` (typer).
+"""``qualitas regulations list|show|validate|upcoming`` and ``qualitas impact`` (typer).
 
 Mount: ``app.add_typer(regulations.cli.app, name="regulations")`` and
 ``app.command("impact")(regulations.cli.impact)`` in ``qualitas/cli.py``.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,12 +17,23 @@ from typing import Annotated, Any
 import typer
 
 from qualitas.errors import QualitasError, mapping_for
-from qualitas.regulations.catalog import Regulation, load_catalog, validate_catalog
+from qualitas.regulations.catalog import (
+    Catalog,
+    DateChange,
+    Regulation,
+    date_changes,
+    load_catalog,
+    validate_catalog,
+)
 from qualitas.regulations.impact import ImpactReport, catalog_impact
 
 app = typer.Typer(help="The regulation catalog.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+OnOption = Annotated[
+    dt.datetime | None,
+    typer.Option("--on", formats=["%Y-%m-%d"], help="The date statuses are judged on (default today)."),
+]
 
 
 def _plain(value: Any) -> Any:
@@ -38,11 +50,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _record_json(r: Regulation) -> dict[str, Any]:
+def _record_json(r: Regulation, on: dt.date) -> dict[str, Any]:
     d = _plain(r)
     d["title"] = {t.lang: t.text for t in r.titles}
     del d["titles"]
+    d["status"] = r.status_on(on)
+    d["status_on"] = on.isoformat()
     return d
+
+
+def _day(on: dt.datetime | None) -> dt.date:
+    return on.date() if on is not None else dt.date.today()
 
 
 def _fail(exc: QualitasError) -> typer.Exit:
@@ -54,35 +72,43 @@ def _fail(exc: QualitasError) -> typer.Exit:
 def list_(
     market: Annotated[str | None, typer.Option(help="Only records for this market.")] = None,
     status: Annotated[str | None, typer.Option(help="in_force, repealed, adopted_not_yet_applicable.")] = None,
+    on: OnOption = None,
     json_: JsonFlag = False,
 ) -> None:
-    """List the catalog's records."""
+    """List the catalog's records, with each one's status on --on (default today)."""
+    day = _day(on)
     try:
         catalog = load_catalog(strict=False)
     except QualitasError as exc:
         raise _fail(exc) from exc
     rows = [r for r in catalog if (not market or market.upper() in r.markets or "GLOBAL" in r.markets)
-            and (not status or r.status == status)]
+            and (not status or r.status_on(day) == status)]
     if json_:
-        typer.echo(json.dumps({"version": catalog.version, "count": len(rows),
-                               "regulations": [_record_json(r) for r in rows]}, ensure_ascii=False, indent=1))
+        typer.echo(json.dumps({"version": catalog.version, "on": day.isoformat(), "count": len(rows),
+                               "regulations": [_record_json(r, day) for r in rows]}, ensure_ascii=False, indent=1))
         return
     for r in rows:
-        typer.echo(f"{r.id:48} {r.identifier:32} {r.status:26} {','.join(r.markets)}")
-    typer.echo(f"{len(rows)} records (catalog {catalog.version})")
+        typer.echo(f"{r.id:48} {r.identifier:32} {r.status_on(day):26} {','.join(r.markets)}")
+    typer.echo(f"{len(rows)} records (catalog {catalog.version}, status on {day})")
 
 
 @app.command("show")
-def show(regulation_id: str, json_: JsonFlag = False) -> None:
+def show(regulation_id: str, on: OnOption = None, json_: JsonFlag = False) -> None:
     """Show one record."""
+    day = _day(on)
     try:
         r = load_catalog(strict=False).get(regulation_id)
     except QualitasError as exc:
         raise _fail(exc) from exc
     if json_:
-        typer.echo(json.dumps(_record_json(r), ensure_ascii=False, indent=1))
+        typer.echo(json.dumps(_record_json(r, day), ensure_ascii=False, indent=1))
         return
-    typer.echo(f"{r.id}: {r.identifier} ({r.identifier_type}) {r.status}")
+    typer.echo(f"{r.id}: {r.identifier} ({r.identifier_type}) {r.status_on(day)} on {day}")
+    for key, value in r.dates.items():
+        typer.echo(f"  {key}: {value}  ({r.date_source(key)})")
+    for a in r.article_dates:
+        dates = ", ".join(f"{k} {v}" for k, v in a.dates.items())
+        typer.echo(f"  {a.articles}: {dates}  ({a.source or r.source_url})")
     for t in r.titles:
         typer.echo(f"  title[{t.lang}]: {t.text}")
     typer.echo(f"  markets: {', '.join(r.markets)}  type: {r.instrument_type}")
@@ -108,6 +134,91 @@ def validate(
         typer.echo(f"catalog {report.version}: {report.count} records, {len(report.issues)} problem(s)")
     if not report.ok:
         raise typer.Exit(65)
+
+
+_WINDOW = re.compile(r"^(\d+)\s*([dwmy]?)$")
+_UNIT_DAYS = {"d": 1, "": 1, "w": 7, "m": 30, "y": 365}
+
+
+def _window(text: str) -> dt.timedelta:
+    m = _WINDOW.match(text.strip().lower())
+    if not m:
+        raise typer.BadParameter(f"{text!r}: give a number of days, weeks, months or years, e.g. 180d, 26w, 6m")
+    return dt.timedelta(days=int(m.group(1)) * _UNIT_DAYS[m.group(2)])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Touch:
+    model: str
+    market: str
+    reason: str
+
+
+def _products_touched(catalog: Catalog, changes: tuple[DateChange, ...]) -> tuple[dict[int, list[_Touch]], int]:
+    """For each change (by index), the store's products the changed record applies to on
+    the day before or on the date, in each market the product is placed on (or, when the
+    product records none, each market of the record)."""
+    from qualitas.regulations.applicability import evaluate, product_profile
+    from qualitas.settings import get_settings
+    from qualitas.store import open_store
+
+    store = open_store(get_settings().store)
+    try:
+        rows = store.select("PREFIX q: <https://w3id.org/qualitas/ontology#>\n"
+                            "SELECT DISTINCT ?model WHERE { ?p a q:Product ; q:modelNumber ?model } ORDER BY ?model")
+        profiles = [product_profile(store, str(row["model"])) for row in rows]
+    finally:
+        store.close()
+    by_id = catalog.by_id
+    touched: dict[int, list[_Touch]] = {}
+    for i, c in enumerate(changes):
+        r = by_id[c.regulation_id]
+        for p in profiles:
+            markets = p.markets or tuple(m for m in r.markets if m != "GLOBAL") or ("EU",)
+            for market in markets:
+                for day in (c.on - dt.timedelta(days=1), c.on):
+                    rep = evaluate(catalog, p, market, day)
+                    hit = next((a for a in (*rep.applicable, *rep.upcoming)
+                                if a.id == r.id or r.id in a.replaces), None)
+                    if hit is not None:
+                        touched.setdefault(i, []).append(_Touch(p.model, market, str(hit.reason)))
+                        break
+    return touched, len(profiles)
+
+
+@app.command("upcoming")
+def upcoming(
+    within: Annotated[str, typer.Option(help="The window after --on: days (180d), weeks (26w), months (6m).")] = "180d",
+    on: OnOption = None,
+    json_: JsonFlag = False,
+) -> None:
+    """What changes in the window: applications, repeals, ends of transition and
+    per-article dates, and which products in the store each change touches."""
+    day = _day(on)
+    end = day + _window(within)
+    try:
+        catalog = load_catalog(strict=False)
+        changes = date_changes(catalog, day, end)
+        touched, products = _products_touched(catalog, changes)
+    except QualitasError as exc:
+        raise _fail(exc) from exc
+    if json_:
+        typer.echo(json.dumps({
+            "version": catalog.version, "from": day.isoformat(), "to": end.isoformat(),
+            "products_in_store": products,
+            "changes": [_plain(c) | {"products": [_plain(t) for t in touched.get(i, [])]}
+                        for i, c in enumerate(changes)],
+        }, ensure_ascii=False, indent=1))
+        return
+    typer.echo(f"catalog {catalog.version}: {len(changes)} change(s) from {day} to {end}")
+    if not products:
+        typer.echo("the store holds no products: no product is touched")
+    for i, c in enumerate(changes):
+        what = f" [{c.articles}]" if c.articles else ""
+        typer.echo(f"{c.on} {c.regulation_id} ({c.identifier}) {c.kind}{what}: "
+                   f"{c.status_before} -> {c.status_after}  {c.source}")
+        for t in touched.get(i, []):
+            typer.echo(f"    product {t.model} in {t.market}: {t.reason}")
 
 
 def _print_impact(rep: ImpactReport) -> None:

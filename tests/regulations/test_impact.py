@@ -81,3 +81,14 @@ def test_diff_reports_limit_changes() -> None:
 def test_no_change_no_impact(demo_store: GraphStore) -> None:
     rep = catalog_impact(demo_store, "2026.11", "2026.11")
     assert rep.diff.records == () and rep.parts == () and rep.declaration_requests == ()
+
+
+def test_shipped_previous_version_impact(demo_store: GraphStore) -> None:
+    """``versions/2026.10`` ships with the package: the catalog before the REACH Candidate
+    List entries of 17 December 2014 were added; the impact runs as the README types it."""
+    rep = catalog_impact(demo_store, "2026.10", "2026.11")
+    assert [c.id for c in rep.diff.changed] == ["eu-reach-1907-2006"]
+    added = {s.cas: s.date_included for s in rep.diff.substances if s.kind == "added"}
+    assert set(added.values()) == {__import__("datetime").date(2014, 12, 17)}
+    assert (UV328,) in added
+    assert [(p.part_number, p.suppliers) for p in rep.parts] == [("CBL-5G6", ("SUP-RKB",))]
