@@ -76,7 +76,7 @@ PREDICATE_SOURCE = "https://www.accessdata.fda.gov/scripts/cdrh/cfdocs/cfpmn/pmn
 def build(b: Builder) -> None:
     """Write the pack demo data through ``b`` (after the scenario and its compliance facts)."""
     mobility = organisation(b, _MOBILITY, "Qualitas Demo Mobility GmbH",
-                             "Industriestraße 12, 70565 Stuttgart, Germany", "DE",
+                             "Industriestraße 12, 70565 Stuttgart", "DE",
                              telephone="+49 711 555 0100", contact="Dr. Anna Keller, Head of Compliance",
                              contact_node=person(b, *ANNA_KELLER))
     for model in ("CPC-200", "BP-75", "CC-T2-32A", "QX-EV5"):
@@ -87,7 +87,7 @@ def build(b: Builder) -> None:
 
 def _oximeter(b: Builder) -> None:
     maker = organisation(b, _MEDICAL, "Qualitas Demo Medical Inc.",
-                          "4100 Harbor Drive, Suite 210, San Diego, CA 92101, USA", "US",
+                          "4100 Harbor Drive, Suite 210, San Diego, CA 92101", "US",
                           telephone="+1 619 555 0142", contact="Maria Lopez, Regulatory Affairs Manager",
                           contact_node=person(b, *MARIA_LOPEZ))
     device = b.product("OX-50", "Fingertip pulse oximeter OX-50", categories=["medical_device"],
@@ -200,7 +200,7 @@ def _oximeter(b: Builder) -> None:
 
 def _grinder(b: Builder) -> None:
     maker = organisation(b, _TOOLS, "Qualitas Demo Tools (Suzhou) Co., Ltd. / 启迪示范工具（苏州）有限公司",
-                          "88 Xinghu Street, Suzhou Industrial Park, Jiangsu 215000, China", "CN",
+                          "88 Xinghu Street, Suzhou Industrial Park, Jiangsu 215000", "CN",
                           telephone="+86 512 5555 0188", contact="Chen Wei, Quality Manager",
                           contact_node=person(b, *CHEN_WEI))
     importer = organisation(b, "QDT-VN", "Công ty TNHH Dụng cụ Qualitas Việt Nam",
@@ -244,7 +244,7 @@ def _grinder_eu(b: Builder, tool: URIRef) -> None:
     _add(b, tool, Q.market, mint("market", "EU"))
     _add(b, tool, Q.marking, Literal("ce_marking"))
     representative = organisation(b, "QDT-EU", "Qualitas Demo EU Representative B.V.",
-                                  "Voorbeeldstraat 12, 5611 AB Eindhoven, Netherlands", "NL",
+                                  "Voorbeeldstraat 12, 5611 AB Eindhoven", "NL",
                                   telephone="+31 40 555 0170", contact="Sanne de Vries, Authorised Representative")
     _add(b, tool, Q.authorisedRepresentative, representative)
     eu_declaration_of_conformity(

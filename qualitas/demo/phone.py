@@ -57,13 +57,14 @@ def _add(b: Builder, s: URIRef, p: URIRef, o: URIRef | Literal) -> None:
 def build(b: Builder) -> None:
     """Write the smartphone and its repair data through ``b``."""
     phone = b.product(MODEL, "QP-6 smartphone", categories=["smartphone_tablet"],
-                      features=["battery_powered", "consumer_use"])
+                      features=["battery_powered", "consumer_use", "radio_transmitter", "network_connected",
+                                "wired_charging"])
     _add(b, phone, Q.market, mint("market", "EU"))
     signatory = person(b, "QDE-JWEBER", "Jonas Weber", {
         "en": "Head of Product Compliance", "de": "Leiter Produktkonformität",
         "fr": "Responsable de la conformité des produits", "zh": "产品合规负责人",
         "vi": "Trưởng bộ phận Tuân thủ Sản phẩm"})
-    maker = organisation(b, "QDE", "Qualitas Demo Electronics GmbH", "Industriestraße 14, 70565 Stuttgart, Germany",
+    maker = organisation(b, "QDE", "Qualitas Demo Electronics GmbH", "Industriestraße 14, 70565 Stuttgart",
                          "DE", telephone="+49 711 555 0200", contact="Jonas Weber, Head of Product Compliance",
                          contact_node=signatory)
     _add(b, phone, Q.manufacturedBy, maker)

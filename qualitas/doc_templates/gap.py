@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,21 @@ FORMATS = ("json", "ttl", "jsonld", "html", "pdf")
 #: Chinese names of the SJ/T 11364 table's substances, by the symbol the catalog gives.
 _ZH = {"Pb": "铅", "Hg": "汞", "Cd": "镉", "Cr(VI)": "六价铬", "PBB": "多溴联苯", "PBDE": "多溴二苯醚"}
 _SKIP = {"data_graph", "shapes_graph", "validation_report_ttl", "validation_report_jsonld"}
+#: Requirement outcomes and finding kinds as words (the HTML never shows a code).
+_STATUS = {"passed": "Passed / 通过", "violated": "Violated / 违反", "not_checkable": "Not checkable / 无法检查"}
+_KINDS = {
+    "missing_document": "Missing document / 缺少文件",
+    "missing_marking": "Missing marking / 缺少标志",
+    "substance_limit": "Substance limit / 物质限值",
+    "svhc_communication": "SVHC communication / 高度关注物质信息传递",
+    "material_mismatch": "Material mismatch / 材料不符",
+    "calibration_invalid": "Calibration invalid / 校准失效",
+    "calibration_missing": "Calibration missing / 缺少校准",
+    "parameter_set_outdated": "Parameter set outdated / 参数集过期",
+    "parameter_out_of_tolerance": "Parameter out of tolerance / 参数超差",
+    "requirement_not_met": "Requirement not met / 未满足要求",
+    "china_rohs_data": "Hazardous substance table data / 有害物质表数据",
+}
 
 
 def _camel(name: str) -> str:
@@ -36,7 +52,7 @@ def _plain(value: Any) -> Any:
         return {_camel(f.name): _plain(getattr(value, f.name)) for f in fields}
     if isinstance(value, list | tuple | frozenset | set):
         return [_plain(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # dicts and the per-language Texts of findings
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
@@ -79,7 +95,8 @@ def render_gap_html(report: GapReport, *, generated: dt.datetime | None = None) 
     table = report.screening.china_rohs
     return str(_env().get_template("gap_report.html").render(
         r=report, groups=sorted(by_reg.items()), evidence=sorted(evidence.values(), key=lambda e: (e.kind, e.label)),
-        table=table, zh=_ZH, generated=(generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC"),
+        table=table, zh=_ZH, status=_STATUS, kinds=_KINDS,
+        generated=(generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC"),
     ))
 
 

@@ -191,13 +191,13 @@ def _s(value: object) -> str:
 
 
 def _by_lang(rows: Iterable[dict[str, Any]], key: str = "v") -> dict[str, str]:
+    """Texts by language tag from rows holding ``key`` and its ``lang(...)`` as ``l``."""
     out: dict[str, str] = {}
     for r in rows:
         v = r.get(key)
         if v is None:
             continue
-        lang = getattr(v, "language", None) or ""
-        out.setdefault(str(lang), str(v))
+        out.setdefault(str(r.get("l") or "").lower(), str(v))
     return out
 
 
@@ -206,8 +206,8 @@ def _facts(store: GraphStore, report: GapReport) -> _Facts:
     p = URIRef(report.product.iri)
     q = f"PREFIX q: <{Q}> PREFIX dcterms: <{DCTERMS}> "
     lits = {str(pred).rsplit("#", 1)[-1]: str(o) for pred, o in g.predicate_objects(p) if isinstance(o, RdfLiteral)}
-    names = _by_lang(store.select(q + f"SELECT ?v WHERE {{ <{p}> q:name ?v }}"))
-    descriptions = _by_lang(store.select(q + f"SELECT ?v WHERE {{ <{p}> dcterms:description ?v }}"))
+    names = _by_lang(store.select(q + f"SELECT ?v (lang(?v) AS ?l) WHERE {{ <{p}> q:name ?v }}"))
+    descriptions = _by_lang(store.select(q + f"SELECT ?v (lang(?v) AS ?l) WHERE {{ <{p}> dcterms:description ?v }}"))
     if "" in descriptions:
         descriptions.setdefault("en", descriptions.pop(""))
 
@@ -252,8 +252,8 @@ def _facts(store: GraphStore, report: GapReport) -> _Facts:
     if doc_rows:
         d0 = max(doc_rows, key=lambda d: d["issued"])
         declaration = {"number": d0["number"], "issued": d0["issued"]}
-        place = _by_lang(store.select(q + f"SELECT ?v WHERE {{ <{d0['iri']}> <{Q}placeOfIssue> ?v }}"))
-        srows = store.select(q + f"""SELECT ?name ?v WHERE {{ <{d0['iri']}> <{Q}signatory> ?s .
+        place = _by_lang(store.select(q + f"SELECT ?v (lang(?v) AS ?l) WHERE {{ <{d0['iri']}> <{Q}placeOfIssue> ?v }}"))
+        srows = store.select(q + f"""SELECT ?name ?v (lang(?v) AS ?l) WHERE {{ <{d0['iri']}> <{Q}signatory> ?s .
             OPTIONAL {{ ?s q:name ?name }} OPTIONAL {{ ?s <{Q}jobTitle> ?v }} }}""")
         signer = next((_s(r["name"]) for r in srows if r.get("name")), "")
         signer_title = _by_lang(srows)
@@ -273,9 +273,9 @@ def _facts(store: GraphStore, report: GapReport) -> _Facts:
                 _s(g.value(sup, Q.name)) if sup is not None else "",
             ))
     bom.sort(key=lambda r: int(r[0]) if r[0].isdigit() else 0)
-    for r in store.select(q + f"""SELECT ?pn ?v WHERE {{ <{p}> (q:hasBOM/q:hasLine/q:component)+ ?c .
-            ?c q:partNumber ?pn ; q:name ?v }}"""):
-        lang = getattr(r["v"], "language", None) or ""
+    for r in store.select(q + f"""SELECT ?pn ?v (lang(?v) AS ?l) WHERE {{
+            <{p}> (q:hasBOM/q:hasLine/q:component)+ ?c . ?c q:partNumber ?pn ; q:name ?v }}"""):
+        lang = str(r.get("l") or "").lower()
         part_names.setdefault(str(r["pn"]), {}).setdefault(str(lang), str(r["v"]))
     tests = sorted({_s(r["n"]) for r in store.select(q + f"""SELECT ?n WHERE {{
         <{p}> (q:hasBOM/q:hasLine/q:component)* ?c . ?lot q:ofPart ?c . ?t q:reportFor ?lot ;
@@ -333,8 +333,11 @@ def _kv(pairs: Iterable[tuple[str, str]]) -> Block:
 def _finding_rows(ctx: _Ctx, lang: str) -> list[tuple[str, str, str, str]]:
     t = _t(lang)
     rows = []
+    by_id = ctx.catalog.by_id
     for f in ctx.report.findings:
-        where = " · ".join(x for x in (f.regulation or "", f.clause or "") if x) or t["as_built_where"]
+        reg = by_id.get(f.regulation_id or "")
+        name = (_title(reg, lang) or _cite(reg, lang)) if reg is not None else (f.regulation or "")
+        where = " · ".join(x for x in (name, f.clause or "") if x) or t["as_built_where"]
         msg = f.message(lang) if hasattr(f, "message") else (f.message_zh if lang == "zh" else f.message_en)
         rem = f.remediation
         act = rem.action(lang) if hasattr(rem, "action") else (rem.action_zh if lang == "zh" else rem.action_en)
@@ -490,8 +493,17 @@ def _as_date(value: Any) -> dt.date:
 
 
 def _edition(reg: Regulation) -> str:
+    """The standard's edition as cited (with its amendments), without the catalog's notes."""
     std = reg.standard or {}
-    return str(std.get("edition") or reg.identifier)
+    return re.sub(r"\s*\(.*\)\s*$", "", str(std.get("edition") or reg.identifier))
+
+
+def _columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Block:
+    """A table without its last column when no row fills it (titles the catalog does not
+    hold in the document's language are left out, not shown as empty cells)."""
+    if rows and not any(r[-1] for r in rows):
+        return _table(header[:-1], [r[:-1] for r in rows])
+    return _table(header, rows)
 
 
 # ---------------------------------------------------------------- pack findings
@@ -513,6 +525,8 @@ class PackFinding:
             params["document_type"] = _term(params["document_type"], lang)
         if "item" in params:
             params["item"] = str(t["k_items"].get(params["item"], params["item"]))
+        if "field" in params:
+            params["field"] = str(t.get(params["field"], params["field"]))
         if "lang" in params:
             params["lang"] = _language_name(params["lang"], lang)
         return str(t["pf_" + self.code]).format(**params)
@@ -528,9 +542,9 @@ def _pack_findings(ctx: _Ctx, langs: Sequence[str]) -> list[PackFinding]:
     docs = set(route.documents)
     for lang in langs:
         if not f.names.get(lang) and not (lang == "en" and f.names.get("")):
-            add("missing_translation", "all", field=str(_t(lang)["lbl_name"]), lang=lang)
+            add("missing_translation", "all", field="lbl_name", lang=lang)
         if not f.descriptions.get(lang):
-            add("missing_translation", "all", field=str(_t(lang)["lbl_description"]), lang=lang)
+            add("missing_translation", "all", field="lbl_description", lang=lang)
     if "eu-declaration-of-conformity" in docs:
         doc = f.declaration
         if not doc.get("number"):
@@ -674,16 +688,16 @@ def _eu_doc(ctx: _Ctx, lang: str) -> DocModel:
     sections += [
         Section(t["doc_sole_heading"], (_p(t["doc_sole"]),)),
         Section(t["doc_object"], (_product_block(ctx, t, lang),)),
-        Section(t["doc_conformity_heading"], (_p(t["doc_conformity"]), _table(t["col_legislation"], rows))),
-        Section(t["doc_standards_heading"], (_p(t["doc_standards"]), _table(t["col_standard"], [
-            (_edition(r), _title(r, lang) or r.identifier) for r in standards]) if standards
+        Section(t["doc_conformity_heading"], (_p(t["doc_conformity"]), _columns(t["col_legislation"], rows))),
+        Section(t["doc_standards_heading"], (_p(t["doc_standards"]), _columns(t["col_standard"], [
+            (_edition(r), _title(r, lang)) for r in standards]) if standards
             else _p(t["doc_standards_none"]))),
         Section(t["doc_nb"], (_p(nb),)),
-        Section(t["doc_additional"], (_p(t["doc_basis"].format(basis=form.basis if form else route.basis)),)),
+        Section(t["doc_additional"], (_p(t["doc_basis"].format(basis=form.basis_in(lang) if form else route.basis)),)),
         Section(t["doc_signed_heading"], (_kv(signed),)),
     ]
     return _frame(ctx, "eu-declaration-of-conformity", lang, title, t["doc_subtitle"].format(
-        basis=form.basis if form else ""), sections)
+        basis=form.basis_in(lang) if form else ""), sections)
 
 
 def _eu_tdi(ctx: _Ctx, lang: str) -> DocModel:
@@ -709,8 +723,8 @@ def _eu_tdi(ctx: _Ctx, lang: str) -> DocModel:
     ]
     sections = [
         Section(t["tdi_general"], (_product_block(ctx, t, lang), _kv([(t["doc_manufacturer"], _maker(ctx, t, lang))]))),
-        Section(t["tdi_annexes"], (_table(t["col_legislation_basis"], [
-            (_cite(r, lang), _title(r, lang), _basis(r.id)) for r in acts]),)),
+        Section(t["tdi_annexes"], (_columns(t["col_legislation_basis"], [
+            (_cite(r, lang), _title(r, lang), _basis(r.id) if lang == "en" else "") for r in acts]),)),
         Section(t["tdi_contents"], (_table(t["tdi_contents_cols"], items),)),
         Section(t["tdi_bom"], (_table(t["tdi_bom_cols"], [
             (b[0], b[1], f.part_names.get(b[1], {}).get(lang) or b[2], b[3], b[4]) for b in f.bom])
@@ -773,13 +787,15 @@ def _matrix(ctx: _Ctx, lang: str) -> DocModel:
         rows = []
         for r in _acts(ctx, ids):
             docs = [f"{_term(d, lang)}: {_doc_status(ctx, d, t)[0]}" for d in r.required_documents]
-            rows.append((_cite(r, lang), _title(r, lang), _basis(r.id) or "—", "; ".join(docs) or "—"))
+            # routes.yaml states provisions in English: other languages cite the act alone.
+            rows.append((_cite(r, lang), _title(r, lang), (_basis(r.id) or "—") if lang == "en" else "",
+                         "; ".join(docs) or "—"))
         return rows
 
     sections = [
         Section(t["m_route"], (_product_block(ctx, t, lang), _kv([
             (t["m_route_label"], str(t["routes"].get(route.code, route.code))),
-            (t["m_reason"], reason), (t["m_basis"], route.basis)]))),
+            (t["m_reason"], reason), *([(t["m_basis"], route.basis)] if lang == "en" else [])]))),
     ]
     if route.declared:
         sections.append(Section(t["m_declared"], (_table(t["m_cols"], obligation_rows(route.declared)),)))
@@ -1184,7 +1200,8 @@ def build_pack(
             documents.append({"key": key, "language": lang, "title": model.title, "status": status,
                               "files": [f"documents/{model.stem}.pdf", f"documents/{model.stem}.docx"]})
     files["gap-report/gap-report.pdf"] = render_gap_pdf(report)
-    files["gap-report/gap-report.json"] = (json.dumps(gap_jsonable(report), ensure_ascii=False, indent=2)
+    files["gap-report/gap-report.json"] = (json.dumps(gap_jsonable(report), ensure_ascii=False, indent=2,
+                                                      default=_jsonable)
                                            + "\n").encode()
     files["validation/validation-report.ttl"] = report.validation_report_ttl.encode()
     files["validation/data-graph.ttl"] = _turtle(report.data_graph)
@@ -1239,6 +1256,15 @@ def build_pack(
             zf.writestr(name, data)
     tmp.replace(path)
     return Pack(pack_id=pack_id, path=path, status=status, manifest=manifest, files=entries, report=report)
+
+
+def _jsonable(value: object) -> object:
+    """JSON for the frozen mappings of the gap report (messages by language)."""
+    from collections.abc import Mapping
+
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _turtle(graph: Graph) -> bytes:

@@ -38,11 +38,13 @@ from rdflib.term import Node
 
 from qualitas.errors import QualitasError
 from qualitas.ontology import ONTOLOGY_FILE, Q
+from qualitas.reasoning import i18n
 from qualitas.reasoning import trace as tr
 from qualitas.reasoning._sparql import values
+from qualitas.reasoning.i18n import LANGUAGES, Localized, Texts, missing_marker
 from qualitas.reasoning.repairability import REGULATION_ID as REPAIRABILITY_REGULATION
 from qualitas.reasoning.repairability import RepairabilityReport, repairability
-from qualitas.reasoning.screening import ScreeningReport, screen
+from qualitas.reasoning.screening import CHINA_ROHS_TABLE, SVHC_THRESHOLD, ChinaRohsTable, ScreeningReport, screen
 from qualitas.regulations.applicability import ApplicableRegulation, ProductProfile, applicable_regulations
 from qualitas.regulations.catalog import Catalog, catalog_graph, default_catalog
 from qualitas.regulations.requirements import load_requirement_shapes, requirement_index, shapes_for
@@ -62,6 +64,7 @@ FindingKind = Literal[
     "parameter_set_outdated",
     "parameter_out_of_tolerance",
     "requirement_not_met",
+    "china_rohs_data",
 ]
 
 #: Generated shapes (from the catalog's required documents and markings).
@@ -82,14 +85,28 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Remediation:
+    """What to do about a finding, and who does it; ``actions`` holds the text in every
+    pack language (:data:`LANGUAGES`), ``action_en``/``action_zh`` repeat two of them."""
+
     owner: Owner
     action_en: str
     action_zh: str
+    actions: Texts = field(default_factory=Texts)
+
+    def action(self, lang: str) -> str:
+        """The action in ``lang``, or a visible missing-translation marker in ``lang``."""
+        return self.actions.get(lang) or missing_marker(lang)
 
 
 @dataclass(frozen=True)
 class GapFinding:
-    """One gap, for a person: what, against which clause, on what, and what to do."""
+    """One gap, for a person: what, against which clause, on what, and what to do.
+
+    ``messages`` holds the message in every pack language (:data:`LANGUAGES`);
+    ``message_en``/``message_zh`` repeat two of them. ``untranslated`` names what could
+    not be said in some language (a template or a term missing from the wording data),
+    shown there as a visible marker, never as English or as an internal code.
+    """
 
     kind: FindingKind
     severity: Severity
@@ -108,11 +125,22 @@ class GapFinding:
     shape: str | None = None
     shape_message_en: str | None = None
     shape_message_zh: str | None = None
+    messages: Texts = field(default_factory=Texts)
+    untranslated: tuple[str, ...] = ()
+
+    def message(self, lang: str) -> str:
+        """The message in ``lang``, or a visible missing-translation marker in ``lang``."""
+        return self.messages.get(lang) or missing_marker(lang)
 
 
 @dataclass(frozen=True)
 class RequirementCheck:
-    """One machine-checkable requirement and its outcome on the focus subgraph."""
+    """One machine-checkable requirement and its outcome on the focus subgraph.
+
+    ``messages`` says the requirement *with its outcome* in every pack language: a
+    passed document requirement reads "Document on file: ...", a violated one
+    "Document missing: ..." (``message_en``/``message_zh`` repeat two of them).
+    """
 
     shape: str
     regulation_id: str
@@ -124,6 +152,12 @@ class RequirementCheck:
     violations: int
     message_en: str
     message_zh: str
+    messages: Texts = field(default_factory=Texts)
+    untranslated: tuple[str, ...] = ()
+
+    def message(self, lang: str) -> str:
+        """The statement in ``lang``, or a visible missing-translation marker in ``lang``."""
+        return self.messages.get(lang) or missing_marker(lang)
 
 
 @dataclass(frozen=True)
@@ -305,6 +339,11 @@ def _kind_of(shapes: Graph, shape: URIRef) -> str:
     return "requirement_not_met"
 
 
+def _add_messages(g: Graph, shape: URIRef, text: Localized) -> None:
+    for lang in LANGUAGES:
+        g.add((shape, SH.message, RdfLiteral(text.texts.text(lang), lang=lang)))
+
+
 def _generated_shapes(catalog: Catalog, regulation_ids: Iterable[str], curated: Graph) -> Graph:
     """Shapes for the required documents and markings of records without curated ones."""
     by_reg: dict[str, set[str]] = defaultdict(set)
@@ -316,7 +355,7 @@ def _generated_shapes(catalog: Catalog, regulation_ids: Iterable[str], curated: 
         r = by_id.get(rid)
         if r is None:
             continue
-        name = r.short_name or r.identifier
+        ref = i18n.reference(i18n.regulation_name(r))
         if "missing_document" not in by_reg[rid]:
             for doc in r.required_documents:
                 shape = GEN[f"{rid}--document--{doc}"]
@@ -333,8 +372,8 @@ def _generated_shapes(catalog: Catalog, regulation_ids: Iterable[str], curated: 
                 g.add((qual, SH.path, DCTERMS.type))
                 g.add((qual, SH.hasValue, RdfLiteral(doc)))
                 g.add((prop, SH.qualifiedMinCount, RdfLiteral(1)))
-                g.add((shape, SH.message, RdfLiteral(f"No {doc} document about the product ({name})", lang="en")))
-                g.add((shape, SH.message, RdfLiteral(f"该产品缺少 {doc} 文件（{name}）", lang="zh")))
+                _add_messages(g, shape, i18n.render(
+                    "requirements.document", "violated", document=i18n.term("documents", doc), ref=ref))
                 g.add((URIRef(_REG + rid), Q.hasRequirement, shape))
         if "missing_marking" not in by_reg[rid]:
             for mark in r.markings:
@@ -361,8 +400,8 @@ def _generated_shapes(catalog: Catalog, regulation_ids: Iterable[str], curated: 
                 g.add((stmt, SH["and"], Collection(g, BNode(), [is_na, names]).uri))
                 g.add((waived, SH.qualifiedMinCount, RdfLiteral(1)))
                 g.add((shape, SH["or"], Collection(g, BNode(), [carries, waived]).uri))
-                g.add((shape, SH.message, RdfLiteral(f"The product does not carry {mark} ({name})", lang="en")))
-                g.add((shape, SH.message, RdfLiteral(f"该产品未加施 {mark}（{name}）", lang="zh")))
+                _add_messages(g, shape, i18n.render(
+                    "requirements.marking", "violated", marking=i18n.term("markings", mark), ref=ref))
                 g.add((URIRef(_REG + rid), Q.hasRequirement, shape))
     return g
 
@@ -737,13 +776,83 @@ def _max_limit(shapes: Graph, shape: URIRef) -> Decimal | None:
     return None
 
 
+def _shape_local(shape: Node) -> str:
+    return str(shape).rsplit("#", 1)[-1]
+
+
+def _limit_substance(shapes: Graph, shape: URIRef, catalog: Catalog, rid: str | None) -> Localized:
+    """The substance a substance-limit shape is about, named from the catalog's limit."""
+    cas = None
+    for n in _below(shapes, shape):
+        if shapes.value(n, SH.path) == Q.substance:
+            hv = shapes.value(n, SH.hasValue)
+            if isinstance(hv, URIRef):
+                cas = str(hv).rsplit("/", 1)[-1]
+    record = catalog.by_id.get(rid) if rid else None
+    lim = next((x for x in record.limits if x.cas == cas), None) if record is not None and cas else None
+    return i18n.substance(name=lim.substance if lim else None, cas=cas, symbol=_symbol_of(lim.substance) if lim
+                          else None)
+
+
+def _symbol_of(name: str) -> str | None:
+    m = re.search(r"\(([^()]*(?:\([^()]*\))?)\)\s*$", name)
+    return m.group(1).replace("Cr VI", "Cr(VI)") if m else None
+
+
+def _statement(shapes: Graph, shape: URIRef, kind: str, catalog: Catalog, rid: str | None) -> Localized | None:
+    """What a shape requires, in every language, when it is not a plain document or
+    marking requirement: the curated statement (messages.yaml ``shapes``), or the
+    substance-limit and Art. 33 statements."""
+    local = _shape_local(shape)
+    if not str(shape).startswith(str(GEN)) and i18n.has("shapes", local):
+        return i18n.render("shapes", local)
+    if kind == "substance_limit":
+        limit = _max_limit(shapes, shape)
+        return i18n.render("statements", "substance_limit", substance=_limit_substance(shapes, shape, catalog, rid),
+                           limit=i18n.mass_fraction(limit) if limit is not None else "?")
+    if kind == "svhc_communication":
+        return i18n.render("statements", "svhc_communication", threshold=i18n.mass_fraction(SVHC_THRESHOLD))
+    return None
+
+
+def _fallback(msgs: dict[str, str], where: str) -> Localized:
+    """A curated shape's own sh:message where no statement is in the wording data: the
+    languages it has; the others get the missing-translation marker and a flag."""
+    texts = {lang: msgs[lang] for lang in LANGUAGES if msgs.get(lang)}
+    missing = tuple(f"shape:{where}@{lang}" for lang in LANGUAGES if lang not in texts)
+    texts.update({lang: missing_marker(lang) for lang in LANGUAGES if lang not in texts})
+    return Localized(Texts(texts), missing)
+
+
+def _requirement_text(
+    shapes: Graph, shape: URIRef, kind: str, status: Status, catalog: Catalog, rid: str | None, clause: str,
+    msgs: dict[str, str],
+) -> Localized:
+    """The requirement with its outcome, in every language ("Document on file: ...")."""
+    ref = i18n.reference(i18n.regulation_name(catalog.by_id.get(rid) if rid else None, rid) if rid else None,
+                         clause)
+    statement = _statement(shapes, shape, kind, catalog, rid)
+    if statement is None and kind == "missing_document":
+        docs = _path_literal_values(shapes, shape, DCTERMS.type)
+        return i18n.render("requirements.document", status,
+                           document=i18n.join([i18n.term("documents", d) for d in docs], word="and"), ref=ref)
+    if statement is None and kind == "missing_marking":
+        marks = _path_literal_values(shapes, shape, Q.marking)
+        return i18n.render("requirements.marking", status,
+                           marking=i18n.join([i18n.term("markings", m) for m in marks], word="or"), ref=ref)
+    if statement is None:
+        statement = _fallback(msgs, _shape_local(shape))
+    return i18n.render("requirements.statement", status, requirement=statement, ref=ref)
+
+
 def _shacl_finding(
     res: _Result, g: Graph, shapes: Graph, catalog: Catalog, product_label: str
 ) -> GapFinding:
     rid, clause, shape_msgs = _shape_facts(shapes, res.shape)
     kind: FindingKind = _kind_of(shapes, res.shape)  # type: ignore[assignment]
     reg = _regulation_name(catalog, rid) or "?"
-    where = f"{reg}, {clause}" if clause else reg
+    record = catalog.by_id.get(rid) if rid else None
+    ref = i18n.reference(i18n.regulation_name(record, rid) if rid else None, clause)
     focus = res.focus
     subject = _label(g, focus)
     evidence_nodes: list[Node] = [focus]
@@ -751,25 +860,33 @@ def _shacl_finding(
     severity: Severity = (
         "major" if res.severity == SH.Violation else ("minor" if res.severity == SH.Warning else "info")
     )
+    statement = _statement(shapes, res.shape, kind, catalog, rid)
+    msg: Localized
+    act: Localized
     if kind == "missing_document":
         wanted = _path_literal_values(shapes, res.shape, DCTERMS.type)
         expected = " + ".join(wanted) if wanted else shape_msgs.get("en", "")
         offending = "none on file"
         evidence_nodes += list(g.subjects(Q.about, focus))
-        en = f"{subject}: no document of type {expected} about the product ({where})."
-        zh = f"{subject}：缺少关于该产品的 {expected} 类型文件（{where}）。"
-        act_en = f"Prepare and file the {expected} for {subject} ({where})."
-        act_zh = f"为 {subject} 编制并归档 {expected}（{where}）。"
+        document = i18n.join([i18n.term("documents", d) for d in wanted], word="and")
+        if statement is not None:
+            msg = i18n.render("findings", "requirement_not_met", subject=subject, requirement=statement, ref=ref)
+        else:
+            msg = i18n.render("findings", "missing_document", subject=subject, document=document, ref=ref)
+        act = i18n.render("actions", "missing_document", subject=subject, document=document)
     elif kind == "missing_marking":
         wanted = _path_literal_values(shapes, res.shape, Q.marking)
         expected = " or ".join(wanted)
         have = sorted(str(m) for m in g.objects(focus, Q.marking))
         offending = ", ".join(have) if have else "none"
         owner = "engineering"
-        en = f"{subject} does not carry the marking {expected} (carries: {offending}) ({where})."
-        zh = f"{subject} 未加施标志 {expected}（现有：{offending}）（{where}）。"
-        act_en = f"Add the {expected} marking to {subject}, its rating label and packaging artwork."
-        act_zh = f"在 {subject} 及其铭牌和包装图稿上加施 {expected} 标志。"
+        marking = i18n.join([i18n.term("markings", m) for m in wanted], word="or")
+        if statement is not None:
+            msg = i18n.render("findings", "requirement_not_met", subject=subject, requirement=statement, ref=ref)
+        else:
+            msg = i18n.render("findings", "missing_marking", subject=subject, marking=marking, ref=ref,
+                              carries=i18n.join([i18n.term("markings", m) for m in have]) if have else i18n.none())
+        act = i18n.render("actions", "missing_marking", subject=subject, marking=marking)
     elif kind in ("substance_limit", "svhc_communication"):
         decl = g.value(None, Q.hasCompositionEntry, focus)
         supplier = g.value(decl, Q.declaredBy) if decl is not None else None
@@ -778,28 +895,24 @@ def _shacl_finding(
         limit = _max_limit(shapes, res.shape)
         offending = _pct(Decimal(str(frac))) if frac is not None else "no mass fraction"
         expected = f"≤ {_pct(limit)}" if limit is not None else "within the limit"
-        sub_name = _label(g, sub) if sub is not None else "substance"
-        name = str(g.value(sub, Q.name)) if sub is not None and g.value(sub, Q.name) is not None else sub_name
+        sub_cas = _label(g, sub) if sub is not None else None
+        sub_name = g.value(sub, Q.name) if sub is not None else None
+        substance = i18n.substance(name=str(sub_name) if sub_name is not None else None, cas=sub_cas)
+        fraction: i18n.Param = i18n.mass_fraction(Decimal(str(frac))) if frac is not None else "?"
         evidence_nodes += [x for x in (decl, sub) if x is not None]
-        sup = _label(g, supplier) if supplier is not None else "the supplier"
+        sup = i18n.named(_label(g, supplier) if supplier is not None else None)
         if kind == "svhc_communication":
             owner = "compliance"
             expected = "REACH Art. 33 communication for the article"
-            en = (f"{subject}: Candidate List substance {name} (CAS {sub_name}) at {offending}, above 0.1 % w/w, "
-                  f"and no Art. 33 communication is on file ({where}).")
-            zh = (f"{subject}：候选清单物质 {name}（CAS {sub_name}）含量 {offending}，超过 0.1 %（质量分数），"
-                  f"且没有第 33 条信息传递记录（{where}）。")
-            act_en = f"Send the REACH Art. 33(1) communication for {subject} to customers and file it."
-            act_zh = f"向客户发送 {subject} 的 REACH 第 33(1) 条信息传递并归档。"
+            msg = i18n.render("findings", "svhc_communication", subject=subject, substance=substance,
+                              fraction=fraction, threshold=i18n.mass_fraction(SVHC_THRESHOLD), ref=ref)
+            act = i18n.render("actions", "svhc_communication", subject=subject)
         else:
             owner = "supplier"
             severity = "critical" if severity == "major" else severity
-            en = (f"{subject}: {name} (CAS {sub_name}) at {offending} exceeds {expected} and no valid exemption "
-                  f"is claimed ({where}).")
-            zh = f"{subject}：{name}（CAS {sub_name}）含量 {offending}，超过 {expected}，且未申请有效豁免（{where}）。"
-            act_en = (f"Ask {sup} for a compliant material (or a valid exemption with evidence); "
-                      f"quarantine affected lots.")
-            act_zh = f"要求 {sup} 提供合规材料（或附证据的有效豁免）；隔离受影响批次。"
+            msg = i18n.render("findings", "substance_limit", subject=subject, substance=substance, fraction=fraction,
+                              limit=i18n.mass_fraction(limit) if limit is not None else "?", ref=ref)
+            act = i18n.render("actions", "substance_limit", supplier=sup)
     elif kind == "material_mismatch":
         owner = "supplier"
         lot = g.value(focus, Q.reportFor)
@@ -814,13 +927,11 @@ def _shacl_finding(
         part_label = _label(g, part) if part is not None else "?"
         supplier = g.value(lot, Q.suppliedBy) if lot is not None else None
         evidence_nodes += [x for x in (lot, part, reported) if x is not None]
-        en = (f"Lot {lot_label} of part {part_label}: test report {subject} says {offending}; "
-              f"the design BOM specifies {expected} ({where}).")
-        zh = (f"零件 {part_label} 的批次 {lot_label}：检测报告 {subject} 显示材料为 {offending}，"
-              f"设计物料清单规定为 {expected}（{where}）。")
-        sup = _label(g, supplier) if supplier is not None else "the supplier"
-        act_en = f"Contain lot {lot_label}; request an 8D from {sup} and a conforming {expected} lot."
-        act_zh = f"隔离批次 {lot_label}；要求 {sup} 提交 8D 报告并交付符合 {expected} 的批次。"
+        designed_text = " / ".join(designed) or "?"
+        msg = i18n.render("findings", "material_mismatch", lot=lot_label, part=part_label, report=subject,
+                          reported=offending, designed=designed_text, ref=ref)
+        act = i18n.render("actions", "material_mismatch", lot=lot_label, designed=designed_text,
+                          supplier=i18n.named(_label(g, supplier) if supplier is not None else None))
     elif kind == "calibration_invalid":
         owner = "engineering"
         severity = "critical" if severity == "major" else severity
@@ -832,16 +943,15 @@ def _shacl_finding(
         if certs:
             last = certs[-1]
             offending = f"{_label(g, last)} valid {g.value(last, Q.validFrom)} to {g.value(last, Q.validUntil)}"
+            msg = i18n.render("findings", "calibration_invalid", equipment=eq_label, run=subject, date=when,
+                              certificate=_label(g, last), valid_from=str(g.value(last, Q.validFrom))[:10],
+                              valid_until=str(g.value(last, Q.validUntil))[:10], ref=ref)
         else:
             offending = "no calibration certificate"
+            msg = i18n.render("findings", "calibration_missing", equipment=eq_label, run=subject, ref=ref)
         expected = f"calibration valid on {when}"
         evidence_nodes += [x for x in (eq, *certs) if x is not None]
-        en = (f"Equipment {eq_label} had no valid calibration when run {subject} started on {when}: "
-              f"{offending} ({where}).")
-        zh = f"运行 {subject} 于 {when} 开始时，设备 {eq_label} 没有有效校准：{offending}（{where}）。"
-        act_en = (f"Calibrate {eq_label}; assess every lot made on it while out of calibration "
-                  f"(starting with run {subject}).")
-        act_zh = f"校准设备 {eq_label}；评估其校准失效期间生产的所有批次（从运行 {subject} 开始）。"
+        act = i18n.render("actions", "calibration_invalid", equipment=eq_label, run=subject)
     else:
         cls = _kind_label(g, focus)
         owner = "supplier" if cls in ("TestReport", "SupplierDeclaration", "CompositionEntry") else (
@@ -850,22 +960,26 @@ def _shacl_finding(
         path = res.path
         expected = f"a valid {str(path).rsplit('#', 1)[-1].rsplit('/', 1)[-1]}" if isinstance(path, URIRef) else (
             "the requirement met")
-        msg_en = res.messages.get("en") or shape_msgs.get("en", "")
-        msg_zh = res.messages.get("zh") or shape_msgs.get("zh", "")
-        en = f"{subject}: {msg_en} (value: {offending}; expected {expected}) ({where})."
-        zh = f"{subject}：{msg_zh}（值：{offending}；应为 {expected}）（{where}）。"
-        act_en = f"Complete or correct the record {subject} so that it meets {where}."
-        act_zh = f"补全或更正记录 {subject}，使其满足 {where}。"
+        if statement is None:
+            statement = _fallback({**shape_msgs, **res.messages}, _shape_local(res.shape))
+        msg = i18n.render("findings", "requirement_not_met", subject=subject, requirement=statement, ref=ref)
+        act = i18n.render("actions", "requirement_not_met", subject=subject, ref=ref)
     if res.value is not None:
         evidence_nodes.append(res.value)
     return GapFinding(
         kind=kind, severity=severity, source="shacl", regulation_id=rid, regulation=reg, clause=clause or None,
         subject=str(focus), subject_label=subject, offending=offending, expected=expected,
-        message_en=en, message_zh=zh, evidence=_evidence(g, evidence_nodes),
-        remediation=Remediation(owner, act_en, act_zh), shape=str(res.shape),
+        message_en=msg.texts.text("en"), message_zh=msg.texts.text("zh"), evidence=_evidence(g, evidence_nodes),
+        remediation=_remediation(owner, act), shape=str(res.shape),
         shape_message_en=res.messages.get("en") or shape_msgs.get("en"),
         shape_message_zh=res.messages.get("zh") or shape_msgs.get("zh"),
+        messages=msg.texts, untranslated=tuple(dict.fromkeys(msg.untranslated + act.untranslated)),
     )
+
+
+def _remediation(owner: Owner, act: Localized) -> Remediation:
+    return Remediation(owner, act.texts.text("en"), act.texts.text("zh"), act.texts)
+
 
 
 # ---------------------------------------------------------------- as designed vs as built
@@ -889,34 +1003,77 @@ def as_built(store: GraphStore, graph: Graph) -> AsBuilt:
     )
 
 
-_AS_BUILT_TEXT: dict[str, tuple[Owner, str, str]] = {
-    "material_mismatch": ("supplier", "Contain the lot; request an 8D and a conforming lot from the supplier.",
-                          "隔离该批次；要求供应商提交 8D 报告并交付合格批次。"),
-    "parameter_set_outdated": (
-        "engineering",
-        "Load the parameter set in force on the equipment and assess the lots made with the superseded one.",
-        "在设备上加载现行参数集，并评估使用已失效参数集生产的批次。",
-    ),
-    "parameter_out_of_tolerance": ("engineering", "Assess the lots of this run and correct the process setting.",
-                                   "评估该运行生产的批次并纠正工艺设定。"),
-    "calibration_invalid": ("engineering", "Calibrate the equipment and assess the lots made while out of "
-                            "calibration.", "校准设备并评估校准失效期间生产的批次。"),
-    "calibration_missing": ("engineering", "Calibrate the equipment and file its certificate.",
-                            "校准设备并归档其证书。"),
+_AS_BUILT_OWNER: dict[str, Owner] = {
+    "material_mismatch": "supplier",
+    "parameter_set_outdated": "engineering",
+    "parameter_out_of_tolerance": "engineering",
+    "calibration_invalid": "engineering",
+    "calibration_missing": "engineering",
 }
+
+
+def _as_built_texts(f: tr.Finding, built: AsBuilt) -> tuple[Localized, Localized]:
+    """The message and action of an as-built finding in every language, from the traces
+    the finding was drawn from (the trace module's own texts are English and Chinese)."""
+    lots = {x.id: x for x in built.lots}
+    runs = {x.id: x for x in built.runs}
+    if f.kind == "material_mismatch":
+        lot = lots[f.subject]
+        check = next(c for c in lot.material_checks if not c.matches and c.reported == f.actual)
+        supplier = i18n.named(lot.supplier.supplier_id if lot.supplier is not None else None)
+        return (
+            i18n.render("findings", "material_mismatch", lot=lot.lot_number, part=lot.part_number or "?",
+                        report=check.test_report, reported=check.reported, designed=f.expected, ref=""),
+            i18n.render("actions", "material_mismatch", lot=lot.lot_number, designed=f.expected, supplier=supplier),
+        )
+    if f.kind == "parameter_set_outdated":
+        run = runs[f.subject]
+        return (
+            i18n.render("findings", "parameter_set_outdated", run=run.run_id, date=run.started_at.date().isoformat(),
+                        used=f.actual, in_force=f.expected),
+            i18n.render("actions", "parameter_set_outdated", run=run.run_id),
+        )
+    if f.kind == "parameter_out_of_tolerance":
+        run = runs[f.subject]
+        p = next(p for p in run.parameters if p.within_tolerance is False
+                 and f"{p.actual}{f' {p.unit}' if p.unit else ''}" == f.actual)
+        unit = i18n.unit_symbol(p.unit)
+        return (
+            i18n.render("findings", "parameter_out_of_tolerance", run=run.run_id, parameter=p.parameter,
+                        actual=i18n.quantity(p.actual, unit),
+                        spec=i18n.quantity(p.nominal, unit, tolerance=p.tolerance),
+                        in_force=run.parameter_set_in_force or "?"),
+            i18n.render("actions", "parameter_out_of_tolerance", run=run.run_id),
+        )
+    run = next(runs[e] for e in f.evidence if e in runs)
+    eq = run.equipment
+    eq_label = eq.equipment_id if eq is not None else "?"
+    if f.kind == "calibration_missing" or eq is None or not eq.calibrations:
+        return (
+            i18n.render("findings", "calibration_missing", equipment=eq_label, run=run.run_id, ref=""),
+            i18n.render("actions", "calibration_missing", equipment=eq_label, run=run.run_id),
+        )
+    latest = max(eq.calibrations, key=lambda c: c.valid_until)
+    return (
+        i18n.render("findings", "calibration_invalid", equipment=eq_label, run=run.run_id,
+                    date=run.started_at.date().isoformat(), certificate=latest.number,
+                    valid_from=latest.valid_from.isoformat(), valid_until=latest.valid_until.isoformat(), ref=""),
+        i18n.render("actions", "calibration_invalid", equipment=eq_label, run=run.run_id),
+    )
 
 
 def _as_built_findings(built: AsBuilt, g: Graph) -> list[GapFinding]:
     out = []
     for f in tr.findings_for(list(built.lots), list(built.runs)):
-        owner, act_en, act_zh = _AS_BUILT_TEXT[f.kind]
+        msg, act = _as_built_texts(f, built)
         sev: Severity = f.severity
         out.append(GapFinding(
             kind=f.kind, severity=sev, source="as_built", regulation_id=None, regulation=None, clause=None,
             subject=f.subject, subject_label=_label(g, URIRef(f.subject)), offending=f.actual, expected=f.expected,
-            message_en=f.message_en, message_zh=f.message_zh,
+            message_en=msg.texts.text("en"), message_zh=msg.texts.text("zh"),
             evidence=_evidence(g, [URIRef(e) for e in f.evidence]),
-            remediation=Remediation(owner, act_en, act_zh),
+            remediation=_remediation(_AS_BUILT_OWNER[f.kind], act),
+            messages=msg.texts, untranslated=tuple(dict.fromkeys(msg.untranslated + act.untranslated)),
         ))
     return out
 
@@ -940,19 +1097,71 @@ def _screening_findings(report: ScreeningReport, catalog: Catalog, g: Graph) -> 
         if hit.mass_fraction is not None:
             continue  # a mass fraction is checked by the substance-limit shapes
         reg = _regulation_name(catalog, hit.regulation_id)
+        ref = i18n.reference(i18n.regulation_name(catalog.by_id.get(hit.regulation_id), hit.regulation_id),
+                             "Annex II")
+        substance = i18n.substance(name=hit.substance, cas=hit.cas, symbol=_symbol_of(hit.substance))
+        msg = i18n.render("findings", "declared_above_threshold", part=hit.part_number, material=hit.material or "?",
+                          declaration=hit.declaration_number, substance=substance,
+                          limit=i18n.mass_fraction(hit.limit_fraction), ref=ref)
+        act = i18n.render("actions", "declared_above_threshold", supplier=i18n.named(None))
         out.append(GapFinding(
             kind="substance_limit", severity="critical", source="screening", regulation_id=hit.regulation_id,
             regulation=reg, clause="Annex II", subject=hit.entry, subject_label=f"{hit.part_number} / {hit.material}",
             offending="declared above threshold", expected=f"≤ {_pct(hit.limit_fraction)} or a valid exemption",
-            message_en=(f"{hit.part_number} / {hit.material}: declaration {hit.declaration_number} declares "
-                        f"{hit.substance} above {_pct(hit.limit_fraction)} with no valid exemption ({reg})."),
-            message_zh=(f"{hit.part_number} / {hit.material}：声明 {hit.declaration_number} 申报 {hit.substance} "
-                        f"超过 {_pct(hit.limit_fraction)}，且无有效豁免（{reg}）。"),
+            message_en=msg.texts.text("en"), message_zh=msg.texts.text("zh"),
             evidence=_evidence(g, [URIRef(hit.entry)]),
-            remediation=Remediation("supplier", "Ask the supplier for a compliant material or a valid exemption.",
-                                    "要求供应商提供合规材料或有效豁免。"),
+            remediation=_remediation("supplier", act),
+            messages=msg.texts, untranslated=tuple(dict.fromkeys(msg.untranslated + act.untranslated)),
         ))
     return out
+
+
+_CHINA_ROHS_OWNER: dict[str, Owner] = {
+    "no_evidence": "supplier", "contradicted": "supplier", "no_content": "supplier", "no_chinese_name": "engineering",
+}
+
+
+def _china_rohs_findings(
+    report: ScreeningReport, catalog: Catalog, g: Graph, regulation_ids: frozenset[str]
+) -> list[GapFinding]:
+    """What keeps the SJ/T 11364 table from being stated from evidence: a part whose
+    material no declaration or test covers, a declaration the as-built test report
+    contradicts, a substance without content, a part without a Chinese name. Raised
+    only where the table is required (SJ/T 11364 / MIIT Order 32 applies)."""
+    table = report.china_rohs
+    if table is None or not table.required:
+        return []
+    rid = next(r for r in CHINA_ROHS_TABLE if r in regulation_ids)
+    record = catalog.by_id.get(rid)
+    ref = i18n.reference(i18n.regulation_name(record, rid))
+    out = []
+    for gap in table.gaps:
+        params: dict[str, i18n.Param] = {"part": gap.part_number, "ref": ref}
+        if gap.kind == "no_evidence":
+            params["material"] = gap.material or "?"
+        elif gap.kind == "contradicted":
+            params.update(declaration=gap.declaration or "?", declared=gap.material or "?", report=gap.report or "?",
+                          lot=gap.lot or "?", tested=gap.tested or "?")
+        elif gap.kind == "no_content":
+            params["substances"] = i18n.join([_table_substance(table, s) for s in gap.symbols], word="and")
+        msg = i18n.render("findings", f"china_rohs_{gap.kind}", **params)
+        act = i18n.render("actions", f"china_rohs_{gap.kind}", **{k: v for k, v in params.items() if k != "ref"})
+        evidence = [URIRef(x) for x in (gap.part, *gap.evidence)]
+        out.append(GapFinding(
+            kind="china_rohs_data", severity="major", source="screening", regulation_id=rid,
+            regulation=_regulation_name(catalog, rid), clause=None, subject=gap.part, subject_label=gap.part_number,
+            offending=gap.offending, expected=gap.expected,
+            message_en=msg.texts.text("en"), message_zh=msg.texts.text("zh"), evidence=_evidence(g, evidence),
+            remediation=_remediation(_CHINA_ROHS_OWNER[gap.kind], act),
+            messages=msg.texts, untranslated=tuple(dict.fromkeys(msg.untranslated + act.untranslated)),
+        ))
+    return out
+
+
+def _table_substance(table: ChinaRohsTable, symbol: str) -> Localized:
+    col = next((c for c in table.columns if c.symbol == symbol), None)
+    return i18n.substance(name=col.substance if col else symbol, cas=col.cas if col else None, symbol=symbol)
+
 
 
 # ---------------------------------------------------------------- the report
@@ -1010,7 +1219,8 @@ def gap_report(
     lap("screening")
     repair = repairability(data, product) if REPAIRABILITY_REGULATION in ids else None
     lap("repairability")
-    findings = _merge(shacl, _as_built_findings(built, data)) + _screening_findings(screening, catalog, data)
+    findings = (_merge(shacl, _as_built_findings(built, data)) + _screening_findings(screening, catalog, data)
+                + _china_rohs_findings(screening, catalog, data, ids))
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.regulation_id or "~", f.kind, f.subject_label,
                                  f.expected))
     violated_shapes: dict[URIRef, int] = defaultdict(int)
@@ -1022,13 +1232,15 @@ def gap_report(
         count = _focus_count(data, shapes, shape)
         violations = violated_shapes.get(shape, 0)
         status: Status = "violated" if violations else ("not_checkable" if count == 0 else "passed")
+        kind = _kind_of(shapes, shape)
+        text = _requirement_text(shapes, shape, kind, status, catalog, rid, clause, msgs)
         checks.append(RequirementCheck(
-            shape=str(shape), regulation_id=rid or "", clause=clause, kind=_kind_of(shapes, shape),
+            shape=str(shape), regulation_id=rid or "", clause=clause, kind=kind,
             generated=str(shape).startswith(str(GEN)), status=status, focus_nodes=count, violations=violations,
-            message_en=msgs.get("en", ""), message_zh=msgs.get("zh", ""),
+            message_en=text.texts.text("en"), message_zh=text.texts.text("zh"), messages=text.texts,
+            untranslated=text.untranslated,
         ))
-    not_checkable = [f"{c.regulation_id}: {c.message_en} (no {c.kind} data)" for c in checks
-                     if c.status == "not_checkable"]
+    not_checkable = [f"{c.regulation_id}: {c.message_en}" for c in checks if c.status == "not_checkable"]
     not_checkable += [f"{g.screen}: {g.subject}: {g.reason}" for g in screening.not_checkable]
     if repair is not None:
         not_checkable += [f"{REPAIRABILITY_REGULATION}: repairability data missing: {m}" for m in repair.missing]
@@ -1058,6 +1270,7 @@ def gap_report(
 
 __all__ = [
     "GEN",
+    "LANGUAGES",
     "AsBuilt",
     "Evidence",
     "GapError",
@@ -1066,6 +1279,7 @@ __all__ = [
     "GapSummary",
     "Remediation",
     "RequirementCheck",
+    "Texts",
     "as_built",
     "focus_subgraph",
     "gap_report",

@@ -12,6 +12,10 @@ and lists read from the regulation catalog (never from code):
 * **China RoHS** (GB/T 26572-2011 limits) and the **SJ/T 11364-2014** hazardous
   substance table: parts x (Pb, Hg, Cd, Cr(VI), PBB, PBDE), ``O`` below the limit in
   every homogeneous material, ``X`` above it in at least one (no exemptions in China).
+  The standard allows only these two marks, so ``O`` needs evidence: a part whose
+  material no declaration covers, or whose lot test report found another material
+  than the one declared, is marked ``X`` and listed in the table's ``gaps`` (the gap
+  report turns each into a finding, which keeps the document a draft).
 * **California Proposition 65** (Cal. Health & Safety Code 25249.6): presence of a
   listed substance, from the list the catalog record carries.
 
@@ -29,6 +33,7 @@ from decimal import Decimal
 from typing import Literal
 
 from rdflib import Graph, URIRef
+from rdflib import Literal as RdfLiteral
 from rdflib.term import Node
 
 from qualitas.ontology import Q
@@ -43,7 +48,12 @@ PROP65 = "us-ca-prop65"
 SVHC_THRESHOLD = Decimal("0.001")  # 0.1 % w/w, Art. 33(1)
 
 Verdict = Literal["pass", "exempt", "fail", "unknown"]
-Mark = Literal["O", "X", "?"]
+#: SJ/T 11364-2014 clause 5.2: O or X, nothing else.
+Mark = Literal["O", "X"]
+#: Units of a BOM line (QUDT local names) that make its component a raw material
+#: consumed by mass or volume into the parent part (a moulding compound), not a
+#: component of its own. Length is left out: a cable by the metre is a component.
+_BULK_UNITS = frozenset({"KiloGM", "GM", "MilliGM", "TONNE", "LB", "L", "MilliL", "M3"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,10 @@ class PartMaterial:
     part_number: str
     part_name: str | None
     material: str | None
+    #: The part is consumed by mass, length or volume into ``parent`` (a raw material
+    #: such as a moulding compound): its material is one of the parent's, not a component.
+    bulk: bool = False
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,21 +136,53 @@ class ChinaRohsColumn:
 
 @dataclass(frozen=True)
 class ChinaRohsRow:
+    """One component of the table. ``part_name`` is the component's Chinese name (a
+    ``q:name`` literal tagged ``zh``), None where the graph has none: the row then shows
+    the part number and a ``no_chinese_name`` gap is raised."""
+
     part_number: str
     part_name: str | None
     marks: tuple[Mark, ...]  # one per column
+    part: str = ""
+    #: Symbols marked X for lack of evidence (not for a measured exceedance).
+    unverified: tuple[str, ...] = ()
+    #: Numbers of the declarations and test reports the marks rest on.
+    evidence: tuple[str, ...] = ()
+
+
+ChinaRohsGapKind = Literal["no_evidence", "contradicted", "no_content", "no_chinese_name"]
+
+
+@dataclass(frozen=True)
+class ChinaRohsGap:
+    """Why a row of the table is not stated from evidence, or not in Chinese."""
+
+    kind: ChinaRohsGapKind
+    part: str
+    part_number: str
+    offending: str
+    expected: str
+    material: str | None = None  # the declared (or, for no_evidence, designed) material
+    declaration: str | None = None
+    report: str | None = None
+    lot: str | None = None
+    tested: str | None = None  # the material the lot's test report found
+    symbols: tuple[str, ...] = ()  # no_content: the substances without content
+    evidence: tuple[str, ...] = ()  # IRIs
 
 
 @dataclass(frozen=True)
 class ChinaRohsTable:
     """The SJ/T 11364-2014 table: O = below the GB/T 26572 limit in all homogeneous
-    materials of the part, X = above it in at least one."""
+    materials of the part (shown by evidence), X = above it in at least one, or not
+    shown to be below (then listed in ``gaps``)."""
 
     standard: str
     limits_standard: str
     required: bool  # SJ/T 11364 applies to the product in the market asked
     columns: tuple[ChinaRohsColumn, ...]
     rows: tuple[ChinaRohsRow, ...]
+    gaps: tuple[ChinaRohsGap, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,6 +226,19 @@ def _dec(graph: Graph, s: Node, p: URIRef) -> Decimal | None:
 _GRAMS = {"GM": Decimal(1), "MilliGM": Decimal("0.001"), "KiloGM": Decimal(1000)}
 
 
+def name_in(graph: Graph, node: Node, lang: str) -> str | None:
+    """``node``'s ``q:name`` in ``lang`` (a literal tagged ``lang`` or ``lang-*``); for
+    ``en`` an untagged name counts too."""
+    names = [o for o in graph.objects(node, Q.name) if isinstance(o, RdfLiteral)]
+    for o in sorted(names, key=str):
+        tag = (o.language or "").lower()
+        if tag == lang or tag.startswith(f"{lang}-"):
+            return str(o)
+    if lang == "en":
+        return next((str(o) for o in sorted(names, key=str) if not o.language), None)
+    return None
+
+
 def bom_parts(graph: Graph, product: URIRef) -> tuple[PartMaterial, ...]:
     """Every part of the BOM closure of ``product`` with its as-designed material."""
     out: dict[tuple[str, str | None], PartMaterial] = {}
@@ -194,7 +253,12 @@ def bom_parts(graph: Graph, product: URIRef) -> tuple[PartMaterial, ...]:
                 material = graph.value(line, Q.designedMaterial)
                 grade = _str(graph, material, Q.grade) if material is not None else None
                 number = _str(graph, part, Q.partNumber) or str(part)
-                out[(str(part), grade)] = PartMaterial(str(part), number, _str(graph, part, Q.name), grade)
+                unit = _str(graph, line, Q.unit)
+                bulk = unit is not None and unit.rsplit("/", 1)[-1] in _BULK_UNITS and owner != product
+                out[(str(part), grade)] = PartMaterial(
+                    str(part), number, name_in(graph, part, "en") or _str(graph, part, Q.name), grade,
+                    bulk=bulk, parent=str(owner) if bulk else None,
+                )
                 if part not in seen:
                     seen.add(part)
                     todo.append(part)
@@ -400,9 +464,8 @@ def screen(
 
     table = None
     if market.upper() == "CN" or CHINA_ROHS_LIMITS in regulation_ids:
-        table = _china_table(
-            by_id.get(CHINA_ROHS_LIMITS), parts, lines, required=any(r in regulation_ids for r in CHINA_ROHS_TABLE)
-        )
+        required = any(r in regulation_ids for r in CHINA_ROHS_TABLE)
+        table = _china_table(by_id.get(CHINA_ROHS_LIMITS), graph, parts, lines, required=required)
         if table is not None:
             no_data("China RoHS")
     return ScreeningReport(
@@ -473,13 +536,38 @@ def _svhc(record: Regulation, lines: tuple[CompositionLine, ...], on: dt.date) -
     return hits, gaps
 
 
+def _report_lines(graph: Graph, part: PartMaterial, report: Node, material: str) -> list[CompositionLine]:
+    """Composition entries a test report carries for the material it tested (an as-built
+    analysis), read like a declaration's."""
+    number = _str(graph, report, Q.documentNumber) or str(report)
+    out = []
+    for entry in graph.objects(report, Q.hasCompositionEntry):
+        substance = graph.value(entry, Q.substance)
+        above = graph.value(entry, Q.aboveThreshold)
+        out.append(CompositionLine(
+            entry=str(entry), part=part.part, part_number=part.part_number, declaration=str(report),
+            declaration_number=number, material=material, material_mass_g=None,
+            substance_cas=_str(graph, substance, Q.casNumber) if substance is not None else None,
+            substance_name=_str(graph, substance, Q.name) if substance is not None else None,
+            category=_str(graph, entry, Q.substanceCategory), mass_fraction=_dec(graph, entry, Q.massFraction),
+            above_threshold=None if above is None else str(above).lower() in ("true", "1"), exemptions=(),
+        ))
+    return out
+
+
 def _china_table(
     record: Regulation | None,
+    graph: Graph,
     parts: tuple[PartMaterial, ...],
     lines: tuple[CompositionLine, ...],
     *,
     required: bool,
 ) -> ChinaRohsTable | None:
+    """Rows from the BOM (raw materials consumed by mass are part of their parent, not
+    rows), marks from evidence: the declarations about the part and its raw materials,
+    overridden by the lot test reports where those found another material than the one
+    declared (the as-built evidence wins; a declaration for another material proves
+    nothing about the part as built)."""
     if record is None:
         return None
     columns = tuple(
@@ -489,38 +577,101 @@ def _china_table(
     by_part: dict[str, list[CompositionLine]] = defaultdict(list)
     for c in lines:
         by_part[c.part].append(c)
+    for p in parts:
+        if p.bulk and p.parent is not None:
+            by_part[p.parent].extend(c for c in lines if c.part == p.part)
     rows: list[ChinaRohsRow] = []
+    gaps: list[ChinaRohsGap] = []
     seen: set[str] = set()
     for p in parts:
-        if p.part in seen:
+        if p.part in seen or p.bulk:
             continue
         seen.add(p.part)
         materials = {q.material for q in parts if q.part == p.part and q.material is not None}
-        own = by_part.get(p.part, [])
-        declared = {c.material for c in own}
+        own = list(by_part.get(p.part, []))
         if not materials and not own:
             continue  # an assembly: its components have rows of their own
+        declared = {c.material for c in own if c.material is not None}
+        decl_numbers = sorted({c.declaration_number for c in own})
+        decl_iris = sorted({c.declaration for c in own})
+        uncovered = set(materials - declared) if own else set(materials)
+        # As built: what the lots' test reports found.
+        for lot in sorted(graph.subjects(Q.ofPart, URIRef(p.part)), key=str):
+            for report in sorted(graph.subjects(Q.reportFor, lot), key=str):
+                found = graph.value(report, Q.reportedMaterial)
+                tested = _str(graph, found, Q.grade) if found is not None else None
+                if tested is None or tested in declared:
+                    continue
+                measured = _report_lines(graph, p, report, tested)
+                if measured:
+                    own.extend(measured)
+                    continue
+                uncovered.add(tested)
+                if own:
+                    gaps.append(ChinaRohsGap(
+                        "contradicted", p.part, p.part_number,
+                        offending=f"lot {_str(graph, lot, Q.lotNumber) or lot} tested {tested}",
+                        expected=f"composition evidence for {tested}",
+                        material=" / ".join(sorted(declared)) or None, declaration=", ".join(decl_numbers) or None,
+                        report=_str(graph, report, Q.documentNumber) or str(report),
+                        lot=_str(graph, lot, Q.lotNumber) or str(lot), tested=tested,
+                        evidence=(*decl_iris, str(report), str(lot)),
+                    ))
+        if not own:
+            for m in sorted(materials):
+                gaps.append(ChinaRohsGap(
+                    "no_evidence", p.part, p.part_number, offending="no declaration or test result",
+                    expected=f"composition evidence for {m}", material=m,
+                ))
+        else:
+            for m in sorted(materials - declared):
+                gaps.append(ChinaRohsGap(
+                    "no_evidence", p.part, p.part_number, offending="no declaration or test result",
+                    expected=f"composition evidence for {m}", material=m, evidence=tuple(decl_iris),
+                ))
         marks: list[Mark] = []
-        for lim in record.limits:
+        unverified: list[str] = []
+        no_content: list[str] = []
+        for lim, col in zip(record.limits, columns, strict=True):
             hit = [c for c in own if _matches(lim, c)]
             if any(_over(lim, c) for c in hit):
                 marks.append("X")
-            elif materials - declared or not own:
-                marks.append("?")
+            elif uncovered or any(_over(lim, c) is None for c in hit):
+                marks.append("X")
+                unverified.append(col.symbol)
+                if not uncovered:
+                    no_content.append(col.symbol)
             else:
                 marks.append("O")
-        rows.append(ChinaRohsRow(p.part_number, p.part_name, tuple(marks)))
+        if no_content:
+            gaps.append(ChinaRohsGap(
+                "no_content", p.part, p.part_number, offending="no content declared",
+                expected="content of each listed substance", symbols=tuple(no_content), evidence=tuple(decl_iris),
+            ))
+        zh = name_in(graph, URIRef(p.part), "zh")
+        if zh is None:
+            gaps.append(ChinaRohsGap(
+                "no_chinese_name", p.part, p.part_number, offending="no Chinese name",
+                expected="q:name with a zh language tag",
+            ))
+        evidence = sorted({c.declaration_number for c in own})
+        rows.append(ChinaRohsRow(p.part_number, zh, tuple(marks), part=p.part, unverified=tuple(unverified),
+                                 evidence=tuple(evidence)))
     return ChinaRohsTable(
         standard="SJ/T 11364-2014",
         limits_standard=record.identifier,
         required=required,
         columns=columns,
         rows=tuple(rows),
+        gaps=tuple(gaps),
     )
 
 
 __all__ = [
+    "CHINA_ROHS_TABLE",
+    "SVHC_THRESHOLD",
     "ChinaRohsColumn",
+    "ChinaRohsGap",
     "ChinaRohsRow",
     "ChinaRohsTable",
     "CompositionLine",
@@ -532,5 +683,6 @@ __all__ = [
     "SvhcHit",
     "bom_parts",
     "composition_lines",
+    "name_in",
     "screen",
 ]

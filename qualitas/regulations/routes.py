@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -121,8 +121,15 @@ class CccEntry:
 @dataclass(frozen=True)
 class DeclarationForm:
     id: str
-    basis: str
+    basis_text: Mapping[str, str]
     title: Mapping[str, str]
+
+    @property
+    def basis(self) -> str:
+        return self.basis_text.get("en", "")
+
+    def basis_in(self, lang: str) -> str:
+        return self.basis_text.get(lang) or self.basis
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,7 @@ class Routes:
     form_precedence: tuple[str, ...]
     markets: Mapping[str, tuple[MarketRoute, ...]]
     ccc_catalogue: tuple[CccEntry, ...]
+    framework_reason: Mapping[str, str] = field(default_factory=dict)
 
     def role(self, regulation_id: str) -> ActRole | None:
         return self.acts.get(regulation_id)
@@ -141,7 +149,7 @@ class Routes:
 def load_routes(path: Path = ROUTES_FILE) -> Routes:
     """Read ``routes.yaml``; an unknown role, form or market route is an error naming the act."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    forms = {k: DeclarationForm(k, str(v.get("basis", "")), _texts(v.get("title"))) for k, v in
+    forms = {k: DeclarationForm(k, _texts(v.get("basis")), _texts(v.get("title"))) for k, v in
              (raw.get("forms") or {}).items()}
     acts: dict[str, ActRole] = {}
     for rid, a in (raw.get("acts") or {}).items():
@@ -170,7 +178,7 @@ def load_routes(path: Path = ROUTES_FILE) -> Routes:
     ccc = tuple(CccEntry(_rule(e), str(e["item"])) for e in raw.get("ccc_catalogue") or ())
     return Routes(acts=MappingProxyType(acts), forms=MappingProxyType(forms),
                   form_precedence=_strs(raw.get("form_precedence")), markets=MappingProxyType(markets),
-                  ccc_catalogue=ccc)
+                  ccc_catalogue=ccc, framework_reason=_texts(raw.get("framework_reason")))
 
 
 # ---------------------------------------------------------------- exclusions
@@ -200,6 +208,10 @@ def exclusions(
     cats, feats = set(categories), set(features)
     ids = set(matched)
     out: dict[str, Exclusion] = {}
+    for rid in sorted(ids):
+        act = routes.role(rid)
+        if act is not None and act.role == "framework":
+            out[rid] = Exclusion(rid, act.basis, routes.framework_reason)
     changed = True
     while changed:
         changed = False

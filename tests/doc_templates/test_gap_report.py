@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +14,9 @@ from rdflib import Graph
 from typer.testing import CliRunner
 
 from qualitas.cli import app
+from qualitas.doc_templates.gap import gap_jsonable, render_gap_html
+from qualitas.reasoning.gap import gap_report
+from qualitas.store import GraphStore
 
 runner = CliRunner()
 
@@ -72,3 +77,18 @@ def test_pdf_has_the_repairability_class_of_a_smartphone(store: Path, tmp_path: 
     assert "Repairability" in text and "可维修性" in text
     assert "3.64" in text and "Class / 等级: B" in text  # R = 3.6425, class B (Regulation (EU) 2023/1669)
     assert "6.8" in text and "indice de réparabilité" in text
+
+
+def test_html_reads_passed_requirements_as_met_and_shows_no_codes(demo_store: GraphStore) -> None:
+    """Issue 13: "The gap report phrases passed requirements as failures"; the SJ/T 11364
+    table allows O or X only."""
+    healthy = render_gap_html(gap_report(demo_store, "CC-T2-32A", "EU", on=dt.date(2025, 6, 1)))
+    assert "Document on file: EU declaration of conformity" in healthy
+    assert "No eu_declaration_of_conformity" not in healthy and "not_checkable" not in healthy
+    cn = gap_report(demo_store, "CPC-200", "CN", on=dt.date(2025, 6, 1))
+    html = render_gap_html(cn)
+    table = html.split("China RoHS hazardous substance table", 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'<td class="center">([^<]*)</td>', table) and "?" not in re.sub(r"<[^>]+>", "", table)
+    assert "锁扣" in table or "CLIP-7731" in table
+    data = gap_jsonable(cn)
+    assert {"en", "de", "fr", "zh", "vi"} <= set(data["findings"][0]["messages"])

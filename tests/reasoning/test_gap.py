@@ -62,9 +62,7 @@ def test_cover_eu_names_every_missing_eu_document(report: Callable[[str, str], G
         (a.id, doc) for a in r.applicable for doc in catalog[a.id].required_documents if doc not in on_file
     }
     found = {(f.regulation_id, f.expected) for f in r.findings if f.kind == "missing_document"}
-    assert found == expected
-    assert ("eu-msr-2019-1020", "eu_declaration_of_conformity") in found
-    assert ("eu-msr-2019-1020", "technical_documentation") in found
+    assert found == expected and found
     assert all(f.remediation.owner == "compliance" for f in r.findings if f.kind == "missing_document")
 
 
@@ -73,8 +71,11 @@ def test_cover_cn_produces_china_rohs_table(report: Callable[[str, str], GapRepo
     assert table is not None
     assert [c.symbol for c in table.columns] == ["Pb", "Hg", "Cd", "Cr(VI)", "PBB", "PBDE"]
     rows = {row.part_number: row.marks for row in table.rows}
-    assert rows["CLIP-7731"] == ("O",) * 6
-    assert rows["FLAP-2001"] == ("?",) * 6  # no declaration: listed as not checkable, not passed
+    # SJ/T 11364 allows O or X only; O needs evidence. The clip's declaration covers
+    # PBT+GF30 but its lot tested PBT+GF25, and the flap has no declaration: both X.
+    assert rows["CLIP-7731"] == ("X",) * 6
+    assert rows["FLAP-2001"] == ("X",) * 6
+    assert {m for row in table.rows for m in row.marks} <= {"O", "X"}
     assert any("FLAP-2001" in item for item in report("CPC-200", "CN").summary.not_checkable_items)
 
 

@@ -40,5 +40,6 @@ def test_lead_in_cable_contacts_is_not_a_reach_entry_63_finding() -> None:
     assert {"eu-reach-1907-2006", "eu-reach-annex-xvii-2023-923"} <= ids
     reach = [c for c in r.requirements if c.shape.endswith(("eu-reach-1907-2006--limit-7439-92-1",
                                                              "eu-reach-annex-xvii-2023-923--limit-7439-92-1"))]
-    assert len(reach) == 2 and all(c.status == "passed" for c in reach)
+    # The entry 63 limit, whether the catalog files it under REACH itself or under its amending act.
+    assert reach and all(c.status == "passed" for c in reach)
     assert r.conforms, [f.message_en for f in r.findings]

@@ -53,7 +53,8 @@ def test_every_eu_harmonised_standard_names_its_act_and_oj_citation(catalog: Cat
         assert std.get("harmonised_under"), r.id
         for act in std["harmonised_under"]:
             assert act in by_id, (r.id, act)
-            assert by_id[act].jurisdiction == "EU" and by_id[act].instrument_type in ("directive", "regulation"), (r.id, act)
+            assert by_id[act].jurisdiction == "EU", (r.id, act)
+            assert by_id[act].instrument_type in ("directive", "regulation"), (r.id, act)
         assert str(std.get("oj_reference", "")).startswith("Implementing Decision (EU) "), r.id
         assert str(std.get("oj_source", "")).startswith("https://eur-lex.europa.eu/"), r.id
         assert std.get("edition"), r.id
