@@ -926,7 +926,8 @@ def _cn_ccc(ctx: _Ctx, lang: str) -> DocModel:
     t = _t(lang)
     f = ctx.facts
     regs = _cn_acts(ctx)
-    reg_rows = [(r.identifier, _title(r, lang) or r.short_name or r.identifier) for r in regs]
+    reg_rows = [(r.identifier if r.identifier_type == "gb_standard" else "", _title(r, lang) or r.identifier)
+                for r in regs]
     codes = sorted({d for r in regs for d in r.required_documents})
     sections = [
         Section(t["ccc_applicant"], (_kv([(t["ccc_applicant"], _maker(ctx, t, lang)),

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qualitas.cli import app
+from qualitas.doc_templates._i18n import eu_citation
 from qualitas.doc_templates.docx import render_docx
 from qualitas.doc_templates.pack import (
     Block,
@@ -117,51 +118,56 @@ def test_documents_carry_product_facts_regulations_and_findings(packs: dict[tupl
         files = _members(path)
         manifest = json.loads(files["manifest.json"])
         gap = json.loads(files["gap-report/gap-report.json"])
-        regulations = [catalog[a["id"]].identifier for a in gap["applicable"]]
+        route = manifest["route"]
         for doc in manifest["documents"]:
             pdf, docx_path = doc["files"]
             texts = (_pdf_text(files[pdf], tmp_path), _docx_text(files[docx_path]))
             for text in texts:
                 assert product in text, (pdf, product)
-            if doc["key"] in ("eu-declaration-of-conformity", "technical-documentation-index", "ccc-dossier-summary",
-                              "vn-labelling"):
-                for text in texts:  # the regulations (and harmonised standards) applied, by official identifier
-                    flat = re.sub(r"[\s-]+", "", text)  # pdftotext joins a hyphen broken at a line end
-                    missing = [r for r in regulations if re.sub(r"[\s-]+", "", r) not in flat
-                               and not (doc["key"] == "eu-declaration-of-conformity" and not r.startswith(("EN", "3")))
-                               and not (doc["key"] == "vn-labelling" and not ("/" in r or "QCVN" in r))]
-                    assert not missing, (pdf, missing)
-            for f in gap["findings"][:3]:  # open findings are listed in every draft document
-                message = f["messageEn"] if doc["language"] != "zh" else f["messageZh"]
-                assert re.sub(r"\s+", "", message)[:40] in re.sub(r"\s+", "", texts[0]), pdf
+            if doc["key"] == "compliance-matrix" and doc["language"] == "en":
+                # every act of the route, by its official citation (EU) or identifier
+                flat = re.sub(r"[\s-]+", "", texts[0])
+                for rid in (*route["declared"], *route["obligations"], *route["typeApproval"]):
+                    reg = catalog[rid]
+                    cite = eu_citation(reg.identifier, reg.instrument_type, "en") or reg.identifier
+                    assert re.sub(r"[\s-]+", "", cite) in flat, (pdf, rid)
+            if doc["language"] in ("en", "zh"):
+                for f in gap["findings"][:3]:  # open findings are listed in every draft document
+                    message = f["messageEn"] if doc["language"] == "en" else f["messageZh"]
+                    assert re.sub(r"\s+", "", message)[:40] in re.sub(r"\s+", "", texts[0]), pdf
 
 
 @needs_poppler
-def test_cover_declaration_is_a_draft_listing_its_findings(packs: dict[tuple[str, str], Path], tmp_path: Path) -> None:
+def test_cover_is_a_vehicle_part_with_draft_evidence_and_its_findings(packs: dict[tuple[str, str], Path],
+                                                                     tmp_path: Path) -> None:
     files = _members(packs[("CPC-200", "EU")])
+    assert not any("declaration-of-conformity" in name for name in files)
     words = {"en": "DRAFT", "de": "ENTWURF", "fr": "PROJET"}
     for lang, word in words.items():
-        pdf = _pdf_text(files[f"documents/eu-declaration-of-conformity.{lang}.pdf"], tmp_path)
-        doc = _docx_text(files[f"documents/eu-declaration-of-conformity.{lang}.docx"])
+        pdf = _pdf_text(files[f"documents/vehicle-part-evidence.{lang}.pdf"], tmp_path)
+        doc = _docx_text(files[f"documents/vehicle-part-evidence.{lang}.docx"])
         for text in (pdf, doc):
             assert word in text
             assert "PBT+GF25" in text  # the material mismatch finding
-            assert "Decision No 768/2008/EC" in text or "768/2008" in text
-    en = _pdf_text(files["documents/eu-declaration-of-conformity.en.pdf"], tmp_path)
-    assert "sole responsibility of the manufacturer" in en and "Qualitas Demo Mobility GmbH" in en
+    en = _pdf_text(files["documents/compliance-matrix.en.pdf"], tmp_path)
+    assert "neither type-approved nor covered by CE-marking legislation" in _norm(en)
+    assert "Regulation (EU) 2018/858, Art. 2(1) and Annex II" in _norm(en)  # the exclusion, with its basis
 
 
 @needs_poppler
-def test_cable_declaration_is_final_with_standards(packs: dict[tuple[str, str], Path], tmp_path: Path) -> None:
+def test_cable_declaration_is_final_with_its_own_standards(packs: dict[tuple[str, str], Path],
+                                                           tmp_path: Path) -> None:
     files = _members(packs[("CC-T2-32A", "EU")])
-    catalog = default_catalog().by_id
-    for lang in ("en", "de", "fr"):
+    for lang, lvd in (("en", "Directive 2014/35/EU"), ("de", "Richtlinie 2014/35/EU"), ("fr", "Directive 2014/35/UE")):
         pdf = _pdf_text(files[f"documents/eu-declaration-of-conformity.{lang}.pdf"], tmp_path)
         doc = _docx_text(files[f"documents/eu-declaration-of-conformity.{lang}.docx"])
         for text in (pdf, doc):
             assert "DRAFT" not in text and "ENTWURF" not in text and "PROJET" not in text
-            for rid in ("eu-lvd-2014-35", "eu-emc-2014-30", "eu-en-iec-61851-1-2019", "eu-en-55032-2015"):
-                assert _norm(catalog[rid].identifier) in text, (lang, rid)
+            assert lvd in text and "2011/65/" in text
+            assert "2014/30/" not in text  # EMC Directive Art. 2(2)(d): a passive cable is excluded
+            assert "EN 62196-2:2017" in text and "EN 50620:2017" in text
+            assert "EN 55032" not in text and "EN 60335-1" not in text and "62368-1" not in text
+            assert "DoC-CC-T2-32A-2024-01" in text
     assert "EU-Konformitätserklärung" in _pdf_text(files["documents/eu-declaration-of-conformity.de.pdf"], tmp_path)
 
 
@@ -169,10 +175,10 @@ def test_cable_declaration_is_final_with_standards(packs: dict[tuple[str, str], 
 def test_fda_documents_of_the_oximeter(packs: dict[tuple[str, str], Path], tmp_path: Path) -> None:
     files = _members(packs[("OX-50", "US")])
     k = _pdf_text(files["documents/fda-510k-summary.en.pdf"], tmp_path)
-    for fact in ("510(k) Summary", "807.92(a)(3)", "K000000", "OxiCheck 300", "DQA", "21 CFR 870.2700",
+    for fact in ("510(k) Summary", "807.92(a)(3)", "K131021", "Nonin", "DQA", "21 CFR 870.2700",
                  "spot-checking", "Qualitas Demo Medical Inc.", "ISO 80601-2-61"):
         assert fact in k, fact
-    assert "00860012345672" in _docx_text(files["documents/udi-summary.en.docx"])
+    assert "09520012345674" in _docx_text(files["documents/udi-summary.en.docx"])
     qms = _pdf_text(files["documents/qmsr-qms-summary.en.pdf"], tmp_path)
     assert "ISO 13485:2016" in qms and "QM-QDMED-07" in qms and "2026-02-02" in qms
 
