@@ -211,10 +211,10 @@ def _font_coverage(pdf: Path) -> tuple[list[str], set[str]]:
 
 @needs_poppler
 @pytest.mark.parametrize(("key", "doc", "words"), [
-    (("BP-75", "CN"), "sjt-11364-table.zh", ("产品中有害物质的名称及含量", "六价铬", "多溴二苯醚", "草稿")),
-    (("BP-75", "CN"), "factory-qa-checklist.zh", ("工厂质量保证能力检查表", "校准", "FC-12")),
+    (("BP-75", "CN"), "compliance-matrix.zh", ("合规矩阵", "法律路径", "义务", "草稿")),
+    (("BP-75", "CN"), "compliance-matrix.zh", ("合规矩阵", "草稿")),
     (("AG-125", "VN"), "vn-labelling.vi", ("Nội dung ghi nhãn hàng hóa", "Hướng dẫn sử dụng bằng tiếng Việt",
-                                           "THIẾU", "Sản xuất tại CN", "BẢN NHÁP",
+                                           "THIẾU", "Sản xuất tại Trung Quốc", "BẢN NHÁP",
                                            "Công ty TNHH Dụng cụ Qualitas Việt Nam")),
 ])
 def test_chinese_and_vietnamese_pdfs_embed_fonts_covering_their_text(
@@ -279,7 +279,7 @@ def test_final_needs_a_recorded_override(store: Path, tmp_path: Path) -> None:
             SELECT ?who ?why ?at WHERE { ?a a prov:Activity ; prov:wasAssociatedWith ?g ; rdfs:comment ?why ;
             prov:startedAtTime ?at . ?g rdfs:label ?who }""")
         assert [(r["who"], r["why"]) for r in rows] == [("Dr. Anna Keller", "Containment & 8D <open>; customer waiver")]
-        text = _docx_text(_members(result.path)["documents/eu-declaration-of-conformity.en.docx"])
+        text = _docx_text(_members(result.path)["documents/compliance-matrix.en.docx"])
         assert "DRAFT" not in text and "Containment & 8D <open>; customer waiver" in text and "PBT+GF25" in text
     finally:
         handle.close()
