@@ -47,6 +47,7 @@ from qualitas import __version__
 from qualitas.doc_templates._i18n import country_name, eu_citation, long_date
 from qualitas.errors import InputError, MissingExtraError
 from qualitas.ontology import Q
+from qualitas.ontology.identifiers import gtin_is_valid, k_number_is_valid
 from qualitas.reasoning.gap import GapReport, gap_report
 from qualitas.regulations.applicability import applicable_regulations
 from qualitas.regulations.catalog import Catalog, Regulation, default_catalog
@@ -584,7 +585,7 @@ def _pack_findings(ctx: _Ctx, langs: Sequence[str]) -> list[PackFinding]:
         number = f.predicate.get("number", "")
         if not number:
             add("no_predicate", "fda-510k-summary")
-        elif not k_number_ok(number):
+        elif not k_number_is_valid(number):
             add("bad_k_number", "fda-510k-summary", number=number)
         if not (f.manufacturer.get("name") and f.manufacturer.get("address") and f.manufacturer.get("tel")
                 and f.manufacturer.get("contact")):
@@ -594,7 +595,7 @@ def _pack_findings(ctx: _Ctx, langs: Sequence[str]) -> list[PackFinding]:
             value = f.literals.get(key, "")
             if not value:
                 add("missing_510k_item", "udi-summary", item=key)
-            elif not gtin_ok(value):
+            elif not gtin_is_valid(value):
                 add("bad_gtin", "udi-summary", number=value)
     if "sjt-11364-table" in docs:
         table = ctx.report.screening.china_rohs
@@ -635,20 +636,6 @@ def _notified_body_needed(ctx: _Ctx) -> bool:
     conformity routes hold no internal production control)."""
     return any(not (set(r.conformity_route) & _INTERNAL_CONTROL)
                for r in _acts(ctx, ctx.route.declared) if _role(r.id) == "declaration")
-
-
-def k_number_ok(number: str) -> bool:
-    return re.fullmatch(r"(K\d{6}|DEN\d{6}|P\d{6})", number) is not None
-
-
-def gtin_ok(number: str) -> bool:
-    """GS1 General Specifications 7.9: mod-10 check digit, weights 3 and 1 from the right."""
-    digits = number.strip()
-    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
-        return False
-    body, check = digits[:-1], int(digits[-1])
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10 == check
 
 
 # ---------------------------------------------------------------- documents
