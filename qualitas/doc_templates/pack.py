@@ -616,8 +616,6 @@ def _pack_findings(ctx: _Ctx, langs: Sequence[str]) -> list[PackFinding]:
             add("no_origin", "vn-labelling")
         if not f.importer.get("address") and f.manufacturer.get("country") != "VN":
             add("no_responsible_vn", "vn-labelling")
-        if not any(d["type"] in _INSTRUCTIONS and d["language"] == "vi" for d in f.documents):
-            add("no_vn_manual", "vn-labelling")
     return out
 
 
