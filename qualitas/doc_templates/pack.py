@@ -415,7 +415,11 @@ def _maker(ctx: _Ctx, t: dict[str, Any], lang: str = "en") -> str:
 
 def _cite(reg: Regulation, lang: str) -> str:
     """How the document cites an act: the official citation in the document's language
-    where the identifier gives it (EU acts), else the official identifier."""
+    where the catalog records it (``citation:``, e.g. a Chinese order cited in Chinese
+    with the amendment giving its current text) or the identifier gives it (EU acts),
+    else the official identifier."""
+    if reg.citations.get(lang):
+        return reg.citations[lang]
     if reg.identifier_type == "celex":
         return eu_citation(reg.identifier, reg.instrument_type, lang) or reg.identifier
     return reg.identifier
@@ -911,8 +915,7 @@ def _cn_ccc(ctx: _Ctx, lang: str) -> DocModel:
     t = _t(lang)
     f = ctx.facts
     regs = _cn_acts(ctx)
-    reg_rows = [(r.identifier if r.identifier_type == "gb_standard" else "", _title(r, lang) or r.identifier)
-                for r in regs]
+    reg_rows = [(_cite(r, lang), _title(r, lang) or r.identifier) for r in regs]
     codes = sorted({d for r in regs for d in r.required_documents})
     sections = [
         Section(t["ccc_applicant"], (_kv([(t["ccc_applicant"], _maker(ctx, t, lang)),

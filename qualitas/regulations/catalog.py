@@ -237,6 +237,10 @@ class Regulation:
     #: A standard's citation data (edition, OJ reference or FDA recognition, the date
     #: presumption of conformity ends), as the record's ``standard:`` mapping holds it.
     standard: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: The act's official citation per language where the identifier alone is not how the
+    #: act is cited (``citation:``): a Chinese order cited by its issuing body and number
+    #: in Chinese, or a text cited with the amendment that gives its current wording.
+    citations: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def status_on(self, on: dt.date) -> str:
         """The record's status on ``on``, derived from its dates (:meth:`Dates.status_on`)."""
@@ -458,6 +462,7 @@ def _record(raw: Mapping[str, Any], file: str) -> Regulation:
         date_sources={str(k): str(v) for k, v in (raw.get("date_sources") or {}).items()},
         verified_fields=_tuple(raw.get("verified_fields")),
         standard=dict(raw.get("standard") or {}),
+        citations={str(k): str(v) for k, v in (raw.get("citation") or {}).items() if v},
     )
 
 
@@ -681,6 +686,10 @@ def _record_issues(file: str, raw: Mapping[str, Any], vocab: Vocabulary) -> list
     title = raw.get("title")
     if not isinstance(title, dict) or not title.get("en"):
         bad("title.en", "an English title is required")
+    citation = raw.get("citation")
+    if citation is not None and (not isinstance(citation, dict)
+                                 or not all(isinstance(v, str) and v.strip() for v in citation.values())):
+        bad("citation", "must map a language code to the act's official citation in that language")
     if juris and juris not in vocab.jurisdictions:
         bad("jurisdiction", f"unknown jurisdiction {juris!r}")
     markets = _tuple(raw.get("markets"))

@@ -161,3 +161,16 @@ def test_vehicle_part_and_vehicle_get_no_ce_declaration(packs: dict[tuple[str, s
     assert "ce-marking-checklist" not in keys
     assert pack.manifest["route"]["declared"] == []
     assert pack.manifest["route"]["code"] in ("eu_vehicle_part", "eu_vehicle_type_approval")
+
+
+def test_china_documents_cite_ccc_provisions_as_revised(packs: dict[tuple[str, str], Pack], tmp_path: Path) -> None:
+    """The CCC Provisions (AQSIQ Order No. 117 of 2009) were revised by SAMR Order
+    No. 61 of 29 September 2022; a Chinese document cites the text in force, in Chinese."""
+    routed = [p for (_product, market), p in packs.items()
+              if market == "CN" and p.manifest["route"]["code"] == "cn_ccc"]
+    assert routed, "no demo product takes the CCC route"
+    for pack in routed:
+        member = next(f for k, _lang, f in _documents(pack) if k == "ccc-dossier-summary")
+        text = re.sub(r"\s+", "", _pdf_text(pack, member, tmp_path))
+        assert "国家市场监督管理总局令第61号修订" in text, member
+        assert "AQSIQ" not in text, member
