@@ -351,7 +351,7 @@ def products(json_out: JsonOpt = False) -> None:
 
     def action() -> None:
         with _open(read_only=True) as store:
-            items = list_products(store)
+            items = list_products(store, with_bom=json_out)  # the table shows no BOM lines
         if json_out:
             _print_json(items)
             return

@@ -8,7 +8,9 @@ later, see the corpus SOURCES.md); ``--split`` prints each set's scores after th
 
 Prints precision / recall / F1 of charged citations, subsystem accuracy, other-reference
 precision / recall and letters per second; exits 1 below the issue's thresholds
-(F1 >= 0.95, subsystem accuracy >= 0.9).
+(F1 >= 0.95, subsystem accuracy >= 0.9). A set with nothing to score (no charged
+citation in its key entries nor in the extraction) says "nothing to score" instead of
+a score, and exits 1 when it is the only one asked for.
 """
 
 from __future__ import annotations
@@ -23,9 +25,20 @@ from qualitas.ingest.nlp.evaluate import Evaluation, answer_key_sets, evaluate_c
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "warning_letters"
 
 
+def _scorable(ev: Evaluation) -> bool:
+    """Whether there is anything to score: with no charged citation in the key and none
+    extracted, precision, recall and F1 are undefined (not 1.000)."""
+    return ev.true_positives + ev.false_positives + ev.false_negatives > 0
+
+
 def _report(ev: Evaluation, title: str) -> None:
     print(f"== {title}")
     print(f"letters: {ev.letters}")
+    if not _scorable(ev):
+        print("nothing to score: no charged citation in the answer key or the extraction")
+        for e in ev.errors:
+            print("  " + e)
+        return
     print(f"charged citations: precision {ev.precision:.3f} recall {ev.recall:.3f} F1 {ev.f1:.3f} "
           f"(tp {ev.true_positives}, fp {ev.false_positives}, fn {ev.false_negatives})")
     print(f"subsystem accuracy: {ev.subsystem_accuracy:.3f} ({ev.subsystem_correct}/{ev.subsystem_total})")
@@ -47,6 +60,10 @@ def main(argv: list[str]) -> int:
     if args.split and args.only is None:
         for name in answer_key_sets(args.folder):
             _report(evaluate_corpus(args.folder, only=name), name)
+    if not _scorable(ev):
+        if args.only is not None:
+            print(f"(the answer key's sets: {', '.join(answer_key_sets(args.folder))})")
+        return 1  # no score, so no evidence the thresholds are met
     return 0 if ev.f1 >= 0.95 and ev.subsystem_accuracy >= 0.9 else 1
 
 

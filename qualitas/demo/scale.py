@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from qualitas.ontology import mint
 from qualitas.ontology.builder import Builder, Line, Spec, Triple, nt_sink
 
 ASSEMBLIES = 6
@@ -112,7 +113,7 @@ def generate(*, units: int, out: Path, seed: int = 42, progress: Callable[[int],
                     equipment=equipment[(m * 7 + n) % len(equipment)],
                     start=when,
                     end=when + dt.timedelta(minutes=3),
-                    consumed=[b.lot(lot, f"GEN-M{m:02d}-A{a}") for a, lot in enumerate(assembly_lots)],
+                    consumed=[mint("lot", lot) for lot in assembly_lots],  # described by their run
                     produced=[unit],
                     parameter_set=(step, version),
                     actuals=[
@@ -229,7 +230,7 @@ def _assembly_run(
         equipment=equipment[(m * 3 + a * 5) % len(equipment)],
         start=start,
         end=start + dt.timedelta(hours=2),
-        consumed=[b.lot(component_lots[(a, c)], f"{assembly}-C{c}") for c in range(COMPONENTS)],
+        consumed=[mint("lot", component_lots[(a, c)]) for c in range(COMPONENTS)],  # described once
         produced=[b.lot(lot, assembly, quantity=UNITS_PER_ASSEMBLY_LOT)],
         parameter_set=(step, "v2" if start >= CUTOVER else "v1"),
         actuals=[("GEN-TORQUE", f"{rng.gauss(8.5 if start >= CUTOVER else 8.0, 0.15):.2f}", "N-M")],

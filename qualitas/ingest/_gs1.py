@@ -3,8 +3,8 @@
 The same serialised item can arrive as ``urn:epc:id:sgtin:0614141.107346.2017``
 (EPC Tag Data Standard, pure identity) or as
 ``https://id.gs1.org/01/10614141073464/21/2017`` (GS1 Digital Link). Both become
-the canonical Digital Link, which is the business key of the unit's IRI, so an EPCIS
-event, an MES run and a complaint that name the item either way meet on one node.
+the canonical Digital Link, which is the unit's IRI, so an EPCIS event, an MES run
+and a complaint that name the item either way meet on one node.
 
 Identifiers are checked on the way in: a GTIN or SSCC in a Digital Link must carry
 its GS1 check digit (General Specifications §7.9.1), and the company prefix and
@@ -87,10 +87,11 @@ class Gs1Id:
 
     @property
     def iri(self) -> URIRef:
-        if self.kind in ("unit", "logistic"):
-            return mint("unit", self.digital_link)
-        if self.kind == "lot":
-            return mint("lot", self.digital_link)
+        """The node's IRI: for a unit, logistic unit or lot the canonical GS1 Digital Link
+        itself (a web URI made to name the thing), so a user can paste the link they
+        scanned; otherwise the EPC (pattern, location) as given."""
+        if self.kind in ("unit", "logistic", "lot"):
+            return URIRef(self.digital_link)
         return URIRef(self.epc or self.digital_link)
 
 

@@ -27,9 +27,10 @@ A CAS number (``@authority="CAS"``) or EC number (``EC``/``EINECS``/``ELINCS``) 
 check digit is wrong is refused, naming the file, its line and the element
 (``qualitas.ontology.identifiers``).
 
-Safety: the XML is parsed with defusedxml; DTD entity declarations are refused, so
-neither external entities (XXE: reading local files or URLs) nor entity-expansion
-bombs ("billion laughs") can do harm. https://pypi.org/project/defusedxml/
+Safety: a DTD (``<!DOCTYPE``) is refused before the document is parsed
+(``qualitas.ingest._bounds``), and the XML is then parsed with defusedxml, so neither
+external entities (XXE: reading local files or URLs) nor entity-expansion bombs
+("billion laughs") can do harm. https://pypi.org/project/defusedxml/
 
 Use::
 
@@ -49,6 +50,7 @@ from pathlib import Path
 from rdflib import RDF, XSD, Literal, URIRef
 
 from qualitas.errors import ParseError
+from qualitas.ingest._bounds import check_xml_file
 from qualitas.ingest._core import PlannedLoad, Source, Triple
 from qualitas.ingest._core import execute as _execute
 from qualitas.ingest._core import simulate as _simulate
@@ -92,12 +94,13 @@ def _descendants(element: ET.Element, name: str) -> Iterator[ET.Element]:
 
 
 def parse_xml(path: Path) -> ET.Element:
-    """Parse safely: no DTD entities (so no XXE and no entity-expansion bombs)."""
+    """Parse safely: no DTD, no entities (so no XXE and no entity-expansion bombs)."""
     import defusedxml
     import defusedxml.ElementTree as DET
 
+    check_xml_file(path)  # names the entity or the DTD, with its line
     try:
-        return DET.parse(str(path), forbid_dtd=False, forbid_entities=True, forbid_external=True).getroot()
+        return DET.parse(str(path), forbid_dtd=True, forbid_entities=True, forbid_external=True).getroot()
     except defusedxml.EntitiesForbidden as exc:
         if exc.sysid or exc.pubid:
             raise ParseError(
@@ -116,8 +119,8 @@ def parse_xml(path: Path) -> ET.Element:
             "external references are never fetched",
             file=path,
         ) from exc
-    except defusedxml.DTDForbidden as exc:  # pragma: no cover - DTDs are allowed, entities are not
-        raise ParseError("refused: the XML has a DTD", file=path) from exc
+    except defusedxml.DTDForbidden as exc:  # pragma: no cover - check_xml_file refuses a DTD first
+        raise ParseError("refused: the XML has a document type declaration; DTDs are not allowed", file=path) from exc
     except ET.ParseError as exc:
         line, column = exc.position
         raise ParseError(f"column {column}: malformed XML ({exc.msg})", file=path, line=line) from exc

@@ -12,6 +12,10 @@ file, the line and the subject. A product's ``q:predicateDevice`` must be a node
 ``q:clearanceNumber`` is in the file or already in the store (21 CFR 807.92(a)(3)
 asks for the predicate's 510(k) number). A refused file leaves the store unchanged.
 
+An RDF/XML file with a document type declaration is refused before it is parsed: a
+DTD declares entities, and entities expand without limit ("billion laughs") or read
+local files (XXE). Expand them (or convert the file to Turtle) first.
+
 Use::
 
     from qualitas.ingest import rdf
@@ -26,6 +30,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from qualitas.errors import InputError, ParseError, ValidationError
+from qualitas.ingest._bounds import check_xml_file
 from qualitas.ingest._core import PlannedLoad, Source, sha256_file
 from qualitas.ontology import Q
 from qualitas.ontology.identifiers import check_cas, check_ec, check_gtin, check_k_number, check_udi_di
@@ -124,6 +129,8 @@ def check_identifiers(path: Path, store: GraphStore, *, format: str | None = Non
     store's parser to report."""
     ox_format, name = rdf_format(path, format)
     checks = IdentifierCheck(path, store, name)
+    if name == "rdfxml":
+        check_xml_file(path)  # a DTD (entities: 'billion laughs', XXE) is refused before parsing
     try:
         with path.open("rb") as fh:
             for item in ox.parse(fh, format=ox_format):
@@ -152,12 +159,14 @@ def simulate(path: Path, store: GraphStore, *, format: str | None = None) -> Pla
     seen: set[int] = set()
     checks = IdentifierCheck(path, store, name)
     try:
+        if name == "rdfxml":
+            check_xml_file(path)
         with path.open("rb") as fh:
             for triple in ox.parse(fh, format=ox_format):
                 seen.add(hash(str(triple)))
                 checks.see(*_parts(triple))
         checks.finish()
-    except ValidationError as exc:
+    except (ValidationError, ParseError) as exc:
         return PlannedLoad(path.name, name, "refused", 0, str(exc))
     except SyntaxError as exc:
         return PlannedLoad(

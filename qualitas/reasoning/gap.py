@@ -36,7 +36,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from qualitas.errors import QualitasError
+from qualitas.errors import InputError, QualitasError
 from qualitas.ontology import ONTOLOGY_FILE, Q
 from qualitas.reasoning import i18n
 from qualitas.reasoning import trace as tr
@@ -1188,6 +1188,17 @@ def gap_report(
     timings: list[tuple[str, float]] = []
     clock = time.perf_counter()
 
+def _check_market(market: str, catalog: Catalog) -> None:
+    """Refuse a market the catalog does not know (``DE``, ``XX``): judged against no
+    market's law, a report would list only the global records and look complete."""
+    known = sorted(catalog.vocabulary.markets - {"GLOBAL"})
+    if market.upper() not in known:
+        raise InputError(
+            f"unknown market {market!r}; gap reports exist for {', '.join(known)} (an EU member state is 'EU')",
+            market=market,
+        )
+
+
     def lap(name: str) -> None:
         nonlocal clock
         now = time.perf_counter()
@@ -1208,6 +1219,7 @@ def gap_report(
     if inferred:
         data = infer(data, inplace=True)
     lap("owl_rl")
+    _check_market(market, catalog)
     conforms, report = validate(data, shapes)
     lap("pyshacl")
     results = _results(report, shapes)

@@ -52,9 +52,11 @@ class ComplaintSummary:
     texts: tuple[LocalizedText, ...]
 
 
-def list_products(store: GraphStore) -> list[ProductInfo]:
+def list_products(store: GraphStore, *, with_bom: bool = True) -> list[ProductInfo]:
+    """Every product model, each with its multi-level BOM as :func:`get_product` gives it
+    (``with_bom=False`` leaves ``bom`` empty, for listings that do not show it)."""
     rows = store.select("SELECT DISTINCT ?m WHERE { ?p a q:Product ; q:modelNumber ?m } ORDER BY ?m")
-    return [get_product(store, str(r["m"]), with_bom=False) for r in rows]
+    return [get_product(store, str(r["m"]), with_bom=with_bom) for r in rows]
 
 
 def get_product(store: GraphStore, model_number: str, *, with_bom: bool = True) -> ProductInfo:

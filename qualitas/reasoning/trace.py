@@ -19,6 +19,7 @@ from typing import Literal
 
 from qualitas.errors import NotFoundError
 from qualitas.reasoning._sparql import iri, literal, values
+from qualitas.reasoning.i18n import unit_symbol
 from qualitas.store import GraphStore, Row
 
 Severity = Literal["critical", "major", "minor"]
@@ -257,28 +258,64 @@ def _decimal(value: object) -> Decimal | None:
 # ---------------------------------------------------------------- reverse trace
 
 
-def find_complaint(store: GraphStore, complaint_id: str) -> ComplaintInfo:
+_UNSAFE_IRI = frozenset('<>"{}|^`\\ \t\r\n')
+_ANY_URI = "<http://www.w3.org/2001/XMLSchema#anyURI>"
+
+
+def _looks_like_iri(value: str) -> bool:
+    return ":" in value and not any(ch in _UNSAFE_IRI for ch in value)
+
+
+def _identified(var: str, key: str, number: str) -> str:
+    """SPARQL alternatives that bind ``?var`` to the node a user named by ``key``: its
+    business key (``number``, e.g. ``q:lotNumber``), its IRI (as ``--json`` and GraphQL
+    print it in ``id``), its EPC URI (``urn:epc:class:lgtin:...``) or its GS1 Digital Link
+    (https://ref.gs1.org/standards/digital-link/), each as the data was loaded with."""
+    alternatives = [
+        f"{{ ?{var} {number} {literal(key)} }}",
+        f"{{ ?{var} q:epc {literal(key)} }}",
+        f"{{ ?{var} q:digitalLink {literal(key)}^^{_ANY_URI} }}",
+    ]
+    if _looks_like_iri(key):
+        alternatives.append(f"{{ VALUES ?{var} {{ {iri(key)} }} }}")
+    return " UNION ".join(alternatives)
+
+
+def _complaint_iri(store: GraphStore, complaint_id: str) -> str:
+    """The complaint named by its id (``CMP-2025-0057``) or by its IRI."""
     rows = store.select(
-        f"""SELECT ?c ?received ?channel ?market ?fm ?serial ?text WHERE {{
-            ?c q:complaintId {literal(complaint_id)} ; q:concernsUnit ?u .
-            ?u q:serialNumber ?serial .
-            OPTIONAL {{ ?c q:receivedOn ?received }}
-            OPTIONAL {{ ?c q:channel ?channel }}
-            OPTIONAL {{ ?c q:market/q:code ?market }}
-            OPTIONAL {{ ?c q:failureMode/q:code ?fm }}
-            OPTIONAL {{ ?c q:text ?text }}
-        }}"""
+        f"""SELECT DISTINCT ?c WHERE {{ {_identified("c", complaint_id.strip(), "q:complaintId")}
+            ?c a q:Complaint ; q:complaintId ?cid ; q:concernsUnit ?u }}"""
     )
     if not rows:
         raise NotFoundError(f"no complaint with id {complaint_id!r}", complaint=complaint_id)
+    if len(rows) > 1:
+        ids = sorted(str(r["c"]) for r in rows)
+        raise NotFoundError(f"complaint id {complaint_id!r} is ambiguous; use one of the IRIs {ids}",
+                            complaint=complaint_id)
+    return str(rows[0]["c"])
+
+
+def find_complaint(store: GraphStore, complaint_id: str) -> ComplaintInfo:
+    """A complaint by its id or IRI."""
+    node = iri(_complaint_iri(store, complaint_id))
+    rows = store.select(
+        f"""SELECT ?cid ?received ?channel ?market ?fm ?serial WHERE {{
+            {node} q:complaintId ?cid ; q:concernsUnit ?u .
+            ?u q:serialNumber ?serial .
+            OPTIONAL {{ {node} q:receivedOn ?received }}
+            OPTIONAL {{ {node} q:channel ?channel }}
+            OPTIONAL {{ {node} q:market/q:code ?market }}
+            OPTIONAL {{ {node} q:failureMode/q:code ?fm }}
+        }}"""
+    )
     langs = store.select(
-        f"""SELECT DISTINCT ?text (LANG(?text) AS ?lang) WHERE {{
-            ?c q:complaintId {literal(complaint_id)} ; q:text ?text }} ORDER BY ?lang"""
+        f"""SELECT DISTINCT ?text (LANG(?text) AS ?lang) WHERE {{ {node} q:text ?text }} ORDER BY ?lang"""
     )
     first = rows[0]
     return ComplaintInfo(
-        id=str(first["c"]),
-        complaint_id=complaint_id,
+        id=node[1:-1],
+        complaint_id=str(first["cid"]),
         received_on=_date(first.get("received")),
         channel=_s(first, "channel"),
         market=_s(first, "market"),
@@ -289,11 +326,11 @@ def find_complaint(store: GraphStore, complaint_id: str) -> ComplaintInfo:
 
 
 def reverse_trace(store: GraphStore, complaint_id: str) -> Trace:
-    """Complaint -> unit -> every ancestor unit and lot -> suppliers and evidence ->
-    runs with actual parameters against the specification in force -> equipment ->
-    calibration valid at the run's time."""
+    """Complaint (by id or IRI) -> unit -> every ancestor unit and lot -> suppliers and
+    evidence -> runs with actual parameters against the specification in force ->
+    equipment -> calibration valid at the run's time."""
     complaint = find_complaint(store, complaint_id)
-    unit_rows = store.select(f"""SELECT ?u WHERE {{ ?c q:complaintId {literal(complaint_id)} ; q:concernsUnit ?u }}""")
+    unit_rows = store.select(f"""SELECT ?u WHERE {{ {iri(complaint.id)} q:concernsUnit ?u }}""")
     root = str(unit_rows[0]["u"])
     return _trace_from(store, complaint, root)
 
@@ -639,7 +676,7 @@ def findings_for(lots: list[LotTrace], runs: list[RunTrace]) -> tuple[Finding, .
             )
         for p in run.parameters:
             if p.within_tolerance is False and p.nominal is not None and p.tolerance is not None:
-                unit = f" {p.unit}" if p.unit else ""
+                unit = f" {unit_symbol(p.unit)}" if p.unit else ""  # 18.1 s, not 18.1 SEC
                 spec = f"{p.nominal} ± {p.tolerance}{unit}"
                 findings.append(
                     Finding(
@@ -707,16 +744,15 @@ def findings_for(lots: list[LotTrace], runs: list[RunTrace]) -> tuple[Finding, .
 
 
 def _find_lot(store: GraphStore, lot_id: str) -> AffectedLot:
-    """A lot by lot number, or by IRI (e.g. an EPCIS LGTIN class URI)."""
-    by_iri = ":" in lot_id and " " not in lot_id
-    match = f"VALUES ?l {{ {iri(lot_id)} }}" if by_iri else f"?l q:lotNumber {literal(lot_id)} ."
+    """A lot by lot number, IRI, EPC class URI (``urn:epc:class:lgtin:...``) or GS1
+    Digital Link (``https://id.gs1.org/01/<GTIN>/10/<lot>``)."""
     rows = store.select(
-        f"""SELECT ?l ?no ?pn WHERE {{
-            {match}
+        f"""SELECT DISTINCT ?l ?no ?pn WHERE {{
+            {_identified("l", lot_id.strip(), "q:lotNumber")}
             ?l q:lotNumber ?no . OPTIONAL {{ ?l q:ofPart/q:partNumber ?pn }} }}"""
     )
     if not rows:
-        raise NotFoundError(f"no lot with number or IRI {lot_id!r}", lot=lot_id)
+        raise NotFoundError(f"no lot with number, IRI, EPC or GS1 Digital Link {lot_id!r}", lot=lot_id)
     ids = {str(r["l"]) for r in rows}
     if len(ids) > 1:
         raise NotFoundError(f"lot number {lot_id!r} is ambiguous; use one of the IRIs {sorted(ids)}", lot=lot_id)
@@ -725,7 +761,7 @@ def _find_lot(store: GraphStore, lot_id: str) -> AffectedLot:
 
 
 def recall_scope(store: GraphStore, lot_id: str) -> RecallScope:
-    """Every lot and unit made from ``lot_id`` (lot number or IRI), directly or through
+    """Every lot and unit made from ``lot_id`` (lot number, IRI, EPC or Digital Link), directly or through
     sub-assemblies, with the complaints already received on those units."""
     lot = _find_lot(store, lot_id)
     rows = store.select(
@@ -772,6 +808,34 @@ def recall_scope(store: GraphStore, lot_id: str) -> RecallScope:
     return RecallScope(lot=lot, lots=lots, units=units)
 
 
+# ---------------------------------------------------------------- how one lot was made
+
+
+def producing_runs(store: GraphStore, item: str) -> list[RunTrace]:
+    """The runs that produced ``item`` (a lot or unit IRI), with the reverse trace's checks:
+    the equipment's calibration at run time and the parameters against the set in force."""
+    rows = store.select(
+        f"""SELECT ?run ?in ?out WHERE {{ ?run q:produced {iri(item)} .
+            {{ ?run q:consumed ?in }} UNION {{ ?run q:produced ?out }} }}"""
+    )
+    consumed: dict[str, set[str]] = defaultdict(set)
+    produced: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        run = str(row["run"])
+        produced[run].add(item)
+        if "in" in row:
+            consumed[run].add(str(row["in"]))
+        if "out" in row:
+            produced[run].add(str(row["out"]))
+    return sorted(run_traces(store, set(produced), consumed, produced), key=lambda r: r.started_at)
+
+
+def lot_findings(store: GraphStore, lot: str, runs: list[RunTrace]) -> tuple[Finding, ...]:
+    """The failed checks on one lot (``lot``, an IRI) and on ``runs``, the runs that made it."""
+    _, lots = item_traces(store, {lot})
+    return findings_for(lots, runs)
+
+
 __all__ = [
     "AffectedLot",
     "AffectedUnit",
@@ -794,6 +858,8 @@ __all__ = [
     "find_complaint",
     "findings_for",
     "item_traces",
+    "lot_findings",
+    "producing_runs",
     "recall_scope",
     "reverse_trace",
     "run_traces",

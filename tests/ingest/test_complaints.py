@@ -31,7 +31,7 @@ def test_json_with_several_languages_and_an_epc_serial(store: GraphStore) -> Non
     assert langs == {"en", "fr"}
     assert store.ask(
         "ASK { ?c q:complaintId 'C-EPC-1' ; q:concernsUnit "
-        "<https://w3id.org/qualitas/id/unit/https%3A%2F%2Fid.gs1.org%2F01%2F04012345778892%2F21%2F25> }"
+        "<https://id.gs1.org/01/04012345778892/21/25> }"  # the GS1 Digital Link itself is the unit's IRI
     )
 
 
