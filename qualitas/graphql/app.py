@@ -13,6 +13,7 @@ is answered 401 before anything runs. What each role may do is
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,7 +30,7 @@ from qualitas import __version__
 from qualitas.audit import open_audit_log
 from qualitas.auth import Authenticator, Principal
 from qualitas.edge_adapters.alerts import AlertHub
-from qualitas.errors import AuthenticationError, PermissionDeniedError
+from qualitas.errors import AuthenticationError, InputError, PermissionDeniedError
 from qualitas.graphql.audit import AuditExtension
 from qualitas.graphql.ingest import LoadJobs
 from qualitas.graphql.packs import add_download_route
@@ -108,6 +109,95 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class JsonRequestCheck:
+    """Answers 400 with one line naming the place for a GraphQL request whose JSON
+    cannot be read: not UTF-8, malformed, nested too deep for Python's parser, a number
+    too long to read, a string holding a control character or a lone surrogate (which
+    cannot be stored or sent as UTF-8), or a body that is not an object. Without it
+    such a body reached the GraphQL view and came back as a 500 with a traceback.
+
+    Sits inside :class:`BodyLimit`, so the body it buffers is bounded.
+    """
+
+    _PARAMS = ("variables", "extensions")
+
+    def __init__(self, app: ASGIApp, *, path: str = "/graphql") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.path):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "GET":
+            problem = self._query_problem(scope.get("query_string", b""))
+            if problem:
+                await _bad_request(send, problem)
+                return
+            await self.app(scope, receive, send)
+            return
+        content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
+        if b"json" not in content_type.lower():
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        body = b""
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        problem = _json_problem(body, "request body", top_object=True)
+        if problem:
+            await _bad_request(send, problem)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    def _query_problem(self, query_string: bytes) -> str | None:
+        from urllib.parse import parse_qsl
+
+        for name, value in parse_qsl(query_string.decode("latin-1")):
+            if name in self._PARAMS and value:
+                problem = _json_problem(value.encode("latin-1"), f"query parameter {name!r}", top_object=False)
+                if problem:
+                    return problem
+        return None
+
+
+def _json_problem(data: bytes, label: str, *, top_object: bool) -> str | None:
+    """Why ``data`` is not JSON we can read (one line naming the place), or None."""
+    from qualitas.ingest._bounds import load_json
+
+    if not data.strip():
+        return None  # the GraphQL view answers an empty body itself
+    try:
+        document = load_json(data, file=label)
+    except InputError as exc:
+        return exc.message
+    if top_object and not isinstance(document, dict):
+        return f"{label}: expected a JSON object with 'query' (and 'variables'), got {type(document).__name__}"
+    return None
+
+
+async def _bad_request(send: Send, message: str) -> None:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": "BAD_INPUT"}}]}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _caller(connection: HTTPConnection) -> Principal:
@@ -204,5 +294,6 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
         current = state["store"]
         return {"status": "ok", "version": __version__, "triples": current.triple_count()}
 
+    app.add_middleware(JsonRequestCheck)  # inside BodyLimit: the body it reads is bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

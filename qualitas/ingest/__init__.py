@@ -20,8 +20,11 @@ format            module             files
 The format is detected from the suffix and, for ``.csv``/``.xlsx``/``.json``/
 ``.jsonld``/``.xml``, from the content (header row, top-level keys, root element);
 ``format=`` overrides it. Every load is one transaction into one named graph with
-PROV-O provenance; reloading an unchanged file is a no-op; a changed file replaces
-its own graph and nothing else; a refused file leaves the store as it was.
+PROV-O provenance. A batch is known by its source: the file's absolute path, or a
+name given with ``source`` (``--source``), never the bare file name. Reloading an
+unchanged file is a no-op; a changed file replaces its own source's graph and nothing
+else, and only when asked (``replace``, ``--replace``); an empty file is refused; a
+refused file leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -33,12 +36,21 @@ from pathlib import Path
 
 from qualitas.errors import InputError
 from qualitas.ingest import bom, complaints, epcis, ipc1752, mes, rdf, test_reports
-from qualitas.ingest._core import PlannedLoad
+from qualitas.ingest._core import PlannedLoad, ReplaceRefused, check_not_empty, source_identity
 from qualitas.ingest._tabular import ColumnMap, header_fields, load_mapping
 from qualitas.store import FORMATS as RDF_SUFFIXES
 from qualitas.store import GraphStore, LoadResult, Progress
 
-__all__ = ["FORMATS", "Format", "PlannedLoad", "detect_format", "load_mapping", "load_paths"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "PlannedLoad",
+    "ReplaceRefused",
+    "detect_format",
+    "load_mapping",
+    "load_paths",
+    "source_identity",
+]
 
 
 @dataclass(frozen=True)
@@ -56,9 +68,11 @@ class Format:
 def _rdf(name: str) -> Format:
     return Format(
         name,
-        lambda path, store: rdf.simulate(path, store, format=name),
-        lambda store, path, *, agent, progress=None: rdf.execute(
-            store, path, agent=agent, format=name, progress=progress
+        lambda path, store, *, source=None, replace=False: rdf.simulate(
+            path, store, format=name, source=source, replace=replace
+        ),
+        lambda store, path, *, agent, progress=None, source=None, replace=False: rdf.execute(
+            store, path, agent=agent, format=name, progress=progress, source=source, replace=replace
         ),
         description=f"RDF ({name}) as it is",
     )
@@ -194,8 +208,14 @@ def load_paths(
     dry_run: bool = False,
     progress: Callable[[Path], Progress | None] | None = None,
     options: Mapping[str, object] | None = None,
+    source: str | None = None,
+    replace: bool = False,
 ) -> list[LoadResult | PlannedLoad]:
     """Load each file as its own batch (its own transaction), in order.
+
+    A batch is known by its source: the file's absolute path, or ``source`` (one file
+    only). Loading changed content for a source already loaded is refused unless
+    ``replace``; an empty file is refused (``qualitas retract`` removes a source).
 
     With ``dry_run`` nothing is written: every file is validated and reported as
     ``add``, ``replace``, ``unchanged`` or ``refused`` (with the reason). Otherwise a
@@ -206,19 +226,28 @@ def load_paths(
     :func:`load_mapping`), ``encoding``, ``sheet``, ``revision``, ``root`` — each only
     for the formats that take it.
     """
+    paths = [Path(p) for p in paths]
+    if source is not None and len(paths) != 1:
+        raise InputError(f"--source names one file's batch; {len(paths)} files were given")
     results: list[LoadResult | PlannedLoad] = []
     for path in paths:
-        path = Path(path)
+        identity = {"source": source, "replace": replace}
         if dry_run:
             try:
+                if path.is_file():
+                    check_not_empty(path)
                 fmt = FORMATS[detect_format(path, format)]
                 kwargs = _accepted(fmt, options or {})
             except InputError as exc:
-                results.append(PlannedLoad(path.name, format or "?", "refused", 0, str(exc)))
+                results.append(PlannedLoad(source or str(path.resolve()), format or "?", "refused", 0, str(exc)))
                 continue
-            results.append(fmt.simulate(path, store, **kwargs))
+            results.append(fmt.simulate(path, store, **kwargs, **identity))
             continue
+        if path.is_file():
+            check_not_empty(path)  # before detection: an empty .csv has no header to detect
         fmt = FORMATS[detect_format(path, format)]
         kwargs = _accepted(fmt, options or {})
-        results.append(fmt.execute(store, path, agent=agent, progress=progress(path) if progress else None, **kwargs))
+        results.append(
+            fmt.execute(store, path, agent=agent, progress=progress(path) if progress else None, **kwargs, **identity)
+        )
     return results

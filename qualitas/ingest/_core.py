@@ -448,16 +448,83 @@ def decimal_or_none(value: object) -> Decimal | None:
 # ---------------------------------------------------------------- simulate / execute
 
 
-def _status_of(store: GraphStore, source: str, sha: str) -> str:
+def source_identity(path: Path, source: str | None = None) -> str:
+    """The source a file's batch is known by: ``source`` when the user names one
+    (``--source``), else the file's absolute path. Never the bare file name: two
+    plants' ``bom.csv`` are two sources."""
+    if source is None:
+        return str(Path(path).resolve())
+    named = source.strip()
+    if not named or any(ord(ch) < 32 for ch in named):
+        raise InputError(f"{path}: --source {source!r} is not a usable source name", file=str(path))
+    return named
+
+
+#: Files up to this size are read whole to tell whitespace-only content from data.
+_EMPTY_PROBE = 64 * 1024
+
+
+def check_not_empty(path: Path) -> None:
+    """Refuse a file with nothing in it (0 bytes, or only white space): loading it
+    would replace a batch with nothing. Retracting a source is ``qualitas retract``."""
+    size = path.stat().st_size
+    if size == 0 or (size <= _EMPTY_PROBE and not path.read_bytes().strip(b" \t\r\n\x0b\x0c\xef\xbb\xbf")):
+        what = "0 bytes" if size == 0 else "only white space"
+        raise InputError(
+            f"{path}: the file is empty ({what}); nothing was loaded "
+            "(to remove a loaded source, run `qualitas retract SOURCE`)",
+            file=str(path),
+        )
+
+
+def no_data(path: Path) -> InputError:
+    """The error for a file that parses but gives no triples (a header row only, prefixes only)."""
+    return InputError(
+        f"{path}: no data: the file gives 0 triples; nothing was loaded "
+        "(to remove a loaded source, run `qualitas retract SOURCE`)",
+        file=str(path),
+    )
+
+
+class ReplaceRefused(InputError):
+    """The source is already loaded with other content and the caller did not ask to replace it."""
+
+
+def plan_source(store: GraphStore, path: Path, source: str, sha: str, *, replace: bool) -> str:
+    """``add``, ``unchanged`` or ``replace`` for loading content ``sha`` as ``source``;
+    a replace must be asked for (``replace=True``, ``--replace``): otherwise it is
+    refused with an error naming the batch it would replace."""
     for batch in store.batches():
-        if batch.source == source:
-            return "unchanged" if batch.sha256 == sha else "replace"
+        if batch.source != source:
+            continue
+        if batch.sha256 == sha:
+            return "unchanged"
+        if not replace:
+            raise ReplaceRefused(
+                f"{path}: source {source!r} is already loaded with other content "
+                f"({batch.triples} triples, sha256 {batch.sha256[:12]}, loaded {batch.loaded_at:%Y-%m-%d %H:%M} "
+                f"by {batch.agent}, graph <{batch.graph}>); pass --replace to replace it, "
+                "or --source NAME to load it as another source",
+                file=str(path),
+                source=source,
+                graph=batch.graph,
+            )
+        return "replace"
     return "add"
 
 
-def _run(src: Source, triples: TripleSource) -> Iterator[Triple]:
-    yield from triples(src)
+def _run(src: Source, triples: TripleSource, *, last_check: Callable[[], object] | None = None) -> Iterator[Triple]:
+    """The parser's triples, then the whole-file checks; ``last_check`` runs after the
+    content passed, still before anything becomes visible."""
+    count = 0
+    for triple in triples(src):
+        count += 1
+        yield triple
     src.finish()
+    if count == 0:
+        raise no_data(src.path)
+    if last_check is not None:
+        last_check()
     if src.progress is not None:
         src.progress(src.size, src.size)
 
@@ -469,22 +536,33 @@ def simulate(
     format: str,
     triples: TripleSource,
     options: dict[str, object] | None = None,
+    source: str | None = None,
+    replace: bool = False,
 ) -> PlannedLoad:
-    """Validate ``path`` completely and say what loading it would do; write nothing."""
+    """Validate ``path`` completely and say what loading it would do; write nothing.
+
+    ``source`` names the batch (default: the file's absolute path); a changed file of a
+    loaded source is ``refused`` unless ``replace``."""
     path = Path(path)
     if not path.is_file():
-        return PlannedLoad(path.name, format, "refused", 0, f"{path}: no such file")
-    status = _status_of(store, path.name, sha256_file(path))
+        return PlannedLoad(str(path), format, "refused", 0, f"{path}: no such file")
+    try:
+        name = source_identity(path, source)
+        check_not_empty(path)
+        sha = sha256_file(path)
+        status = plan_source(store, path, name, sha, replace=True)
+    except InputError as exc:
+        return PlannedLoad(source or str(path.resolve()), format, "refused", 0, str(exc))
     if status == "unchanged":
-        return PlannedLoad(path.name, format, status, 0)
+        return PlannedLoad(name, format, status, 0)
     src = Source(path, store, format, options=dict(options or {}))
     seen: set[int] = set()
     try:
-        for triple in _run(src, triples):
+        for triple in _run(src, triples, last_check=lambda: plan_source(store, path, name, sha, replace=replace)):
             seen.add(hash(triple))
     except InputError as exc:
-        return PlannedLoad(path.name, format, "refused", 0, str(exc))
-    return PlannedLoad(path.name, format, status, len(seen))
+        return PlannedLoad(name, format, "refused", 0, str(exc))
+    return PlannedLoad(name, format, status, len(seen))
 
 
 def execute(
@@ -496,14 +574,27 @@ def execute(
     agent: str,
     progress: Progress | None = None,
     options: dict[str, object] | None = None,
+    source: str | None = None,
+    replace: bool = False,
 ) -> LoadResult:
-    """Load ``path`` as one batch: one transaction, one named graph, PROV-O metadata."""
+    """Load ``path`` as one batch: one transaction, one named graph, PROV-O metadata.
+
+    The batch's source is ``source`` or the file's absolute path; loading changed
+    content for a source already loaded needs ``replace=True`` (else
+    :class:`ReplaceRefused`); an empty file, or one that gives no triples, is refused."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file", file=str(path))
+    name = source_identity(path, source)
+    check_not_empty(path)
+    sha = sha256_file(path)
+    if plan_source(store, path, name, sha, replace=True) == "unchanged":
+        replace = True  # nothing to check: the store leaves an unchanged batch as it is
     src = Source(path, store, format, progress=progress, options=dict(options or {}))
+    # The replace check comes after the content checks, so a bad file is named for its bad row first.
+    check = None if replace else (lambda: plan_source(store, path, name, sha, replace=False))
     return store.load_triples(
-        _run(src, triples), source=path.name, sha256=sha256_file(path), agent=agent, format=format
+        _run(src, triples, last_check=check), source=name, sha256=sha, agent=agent, format=format
     )
 
 
@@ -517,11 +608,24 @@ class TableLoader:
     triples: TripleSource
 
     def simulate(
-        self, path: Path, store: GraphStore, *, columns: ColumnMap | None = None, encoding: str | None = None
+        self,
+        path: Path,
+        store: GraphStore,
+        *,
+        columns: ColumnMap | None = None,
+        encoding: str | None = None,
+        source: str | None = None,
+        replace: bool = False,
     ) -> PlannedLoad:
         """Dry run: validate the export and say what loading it would do; write nothing."""
         return simulate(
-            path, store, format=self.format, triples=self.triples, options={"columns": columns, "encoding": encoding}
+            path,
+            store,
+            format=self.format,
+            triples=self.triples,
+            options={"columns": columns, "encoding": encoding},
+            source=source,
+            replace=replace,
         )
 
     def execute(
@@ -533,8 +637,10 @@ class TableLoader:
         progress: Progress | None = None,
         columns: ColumnMap | None = None,
         encoding: str | None = None,
+        source: str | None = None,
+        replace: bool = False,
     ) -> LoadResult:
-        """Load the export as one batch."""
+        """Load the export as one batch (see :func:`execute` for ``source`` and ``replace``)."""
         return execute(
             store,
             path,
@@ -543,4 +649,6 @@ class TableLoader:
             agent=agent,
             progress=progress,
             options={"columns": columns, "encoding": encoding},
+            source=source,
+            replace=replace,
         )

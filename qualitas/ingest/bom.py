@@ -310,10 +310,18 @@ def simulate(
     sheet: str | None = None,
     revision: str = "A",
     root: str | None = None,
+    source: str | None = None,
+    replace: bool = False,
 ) -> PlannedLoad:
     """Dry run: validate the BOM and say what loading it would add, replace or refuse."""
     return _simulate(
-        path, store, format=FORMAT, triples=triples, options=_options(columns, encoding, sheet, revision, root)
+        path,
+        store,
+        format=FORMAT,
+        triples=triples,
+        options=_options(columns, encoding, sheet, revision, root),
+        source=source,
+        replace=replace,
     )
 
 
@@ -328,6 +336,8 @@ def execute(
     sheet: str | None = None,
     revision: str = "A",
     root: str | None = None,
+    source: str | None = None,
+    replace: bool = False,
 ) -> LoadResult:
     """Load the BOM as one batch.
 
@@ -343,4 +353,6 @@ def execute(
         agent=agent,
         progress=progress,
         options=_options(columns, encoding, sheet, revision, root),
+        source=source,
+        replace=replace,
     )

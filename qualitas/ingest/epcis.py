@@ -469,11 +469,21 @@ def triples(src: Source) -> Iterator[Triple]:
         yield from out
 
 
-def simulate(path: Path, store: GraphStore) -> PlannedLoad:
+def simulate(path: Path, store: GraphStore, *, source: str | None = None, replace: bool = False) -> PlannedLoad:
     """Dry run of an EPCIS document."""
-    return _simulate(path, store, format=FORMAT, triples=triples)
+    return _simulate(path, store, format=FORMAT, triples=triples, source=source, replace=replace)
 
 
-def execute(store: GraphStore, path: Path, *, agent: str, progress: Progress | None = None) -> LoadResult:
+def execute(
+    store: GraphStore,
+    path: Path,
+    *,
+    agent: str,
+    progress: Progress | None = None,
+    source: str | None = None,
+    replace: bool = False,
+) -> LoadResult:
     """Load an EPCIS document as one batch."""
-    return _execute(store, path, format=FORMAT, triples=triples, agent=agent, progress=progress)
+    return _execute(
+        store, path, format=FORMAT, triples=triples, agent=agent, progress=progress, source=source, replace=replace
+    )

@@ -437,11 +437,21 @@ def _class_c(ctx: _Ctx, lists: list[ET.Element], where: str, declaration: URIRef
             _exemptions(ctx, category, here, entry, declaration)
 
 
-def simulate(path: Path, store: GraphStore) -> PlannedLoad:
+def simulate(path: Path, store: GraphStore, *, source: str | None = None, replace: bool = False) -> PlannedLoad:
     """Dry run of an IPC-1752A declaration."""
-    return _simulate(path, store, format=FORMAT, triples=triples)
+    return _simulate(path, store, format=FORMAT, triples=triples, source=source, replace=replace)
 
 
-def execute(store: GraphStore, path: Path, *, agent: str, progress: Progress | None = None) -> LoadResult:
+def execute(
+    store: GraphStore,
+    path: Path,
+    *,
+    agent: str,
+    progress: Progress | None = None,
+    source: str | None = None,
+    replace: bool = False,
+) -> LoadResult:
     """Load an IPC-1752A declaration as one batch."""
-    return _execute(store, path, format=FORMAT, triples=triples, agent=agent, progress=progress)
+    return _execute(
+        store, path, format=FORMAT, triples=triples, agent=agent, progress=progress, source=source, replace=replace
+    )

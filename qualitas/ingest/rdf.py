@@ -31,7 +31,15 @@ import pyoxigraph as ox
 
 from qualitas.errors import InputError, ParseError, ValidationError
 from qualitas.ingest._bounds import check_xml_file
-from qualitas.ingest._core import PlannedLoad, Source, sha256_file
+from qualitas.ingest._core import (
+    PlannedLoad,
+    Source,
+    check_not_empty,
+    no_data,
+    plan_source,
+    sha256_file,
+    source_identity,
+)
 from qualitas.ontology import Q
 from qualitas.ontology.identifiers import check_cas, check_ec, check_gtin, check_k_number, check_udi_di
 from qualitas.store import GraphStore, LoadResult, Progress
@@ -123,39 +131,47 @@ def _parts(item: object) -> tuple[object, str, object]:
     return item.subject, item.predicate.value, item.object  # type: ignore[attr-defined]
 
 
-def check_identifiers(path: Path, store: GraphStore, *, format: str | None = None) -> None:
+def check_identifiers(path: Path, store: GraphStore, *, format: str | None = None) -> int | None:
     """Stream ``path`` and raise ValidationError (file, line, subject, property) on the
-    first bad identifier or unknown predicate device. A syntax error is left for the
-    store's parser to report."""
+    first bad identifier or unknown predicate device; returns the number of triples
+    read. A syntax error is left for the store's parser to report (then None)."""
     ox_format, name = rdf_format(path, format)
     checks = IdentifierCheck(path, store, name)
+    count = 0
     if name == "rdfxml":
         check_xml_file(path)  # a DTD (entities: 'billion laughs', XXE) is refused before parsing
     try:
         with path.open("rb") as fh:
             for item in ox.parse(fh, format=ox_format):
+                count += 1
                 checks.see(*_parts(item))
     except (SyntaxError, ValueError):
-        return
+        return None
     checks.finish()
+    return count
 
 
-def simulate(path: Path, store: GraphStore, *, format: str | None = None) -> PlannedLoad:
-    """Parse ``path`` (streaming) and say whether loading would add, replace or change nothing."""
+def simulate(
+    path: Path, store: GraphStore, *, format: str | None = None, source: str | None = None, replace: bool = False
+) -> PlannedLoad:
+    """Parse ``path`` (streaming) and say whether loading would add, replace or change nothing
+    (``source`` and ``replace`` as for :func:`execute`)."""
     path = Path(path)
+    label = source or str(path.resolve())
     try:
         ox_format, name = rdf_format(path, format)
     except InputError as exc:
-        return PlannedLoad(path.name, format or "rdf", "refused", 0, str(exc))
+        return PlannedLoad(label, format or "rdf", "refused", 0, str(exc))
     if not path.is_file():
-        return PlannedLoad(path.name, name, "refused", 0, f"{path}: no such file")
-    sha = sha256_file(path)
-    status = "add"
-    for batch in store.batches():
-        if batch.source == path.name:
-            status = "unchanged" if batch.sha256 == sha else "replace"
+        return PlannedLoad(label, name, "refused", 0, f"{path}: no such file")
+    try:
+        label = source_identity(path, source)
+        check_not_empty(path)
+        status = plan_source(store, path, label, sha256_file(path), replace=replace)
+    except InputError as exc:
+        return PlannedLoad(label, name, "refused", 0, str(exc))
     if status == "unchanged":
-        return PlannedLoad(path.name, name, status, 0)
+        return PlannedLoad(label, name, status, 0)
     seen: set[int] = set()
     checks = IdentifierCheck(path, store, name)
     try:
@@ -167,21 +183,38 @@ def simulate(path: Path, store: GraphStore, *, format: str | None = None) -> Pla
                 checks.see(*_parts(triple))
         checks.finish()
     except (ValidationError, ParseError) as exc:
-        return PlannedLoad(path.name, name, "refused", 0, str(exc))
+        return PlannedLoad(label, name, "refused", 0, str(exc))
     except SyntaxError as exc:
         return PlannedLoad(
-            path.name, name, "refused", 0, str(ParseError(str(exc), file=path, line=getattr(exc, "lineno", None)))
+            label, name, "refused", 0, str(ParseError(str(exc), file=path, line=getattr(exc, "lineno", None)))
         )
     except ValueError as exc:
-        return PlannedLoad(path.name, name, "refused", 0, str(ParseError(str(exc), file=path)))
-    return PlannedLoad(path.name, name, status, len(seen))
+        return PlannedLoad(label, name, "refused", 0, str(ParseError(str(exc), file=path)))
+    if not seen:
+        return PlannedLoad(label, name, "refused", 0, str(no_data(path)))
+    return PlannedLoad(label, name, status, len(seen))
 
 
 def execute(
-    store: GraphStore, path: Path, *, agent: str, format: str | None = None, progress: Progress | None = None
+    store: GraphStore,
+    path: Path,
+    *,
+    agent: str,
+    format: str | None = None,
+    progress: Progress | None = None,
+    source: str | None = None,
+    replace: bool = False,
 ) -> LoadResult:
-    """Load ``path`` into its own named graph, as it is, once its identifiers pass."""
+    """Load ``path`` into its own named graph, as it is, once its identifiers pass.
+
+    The batch's source is ``source`` or the file's absolute path; changed content for
+    a loaded source needs ``replace=True``; an empty file or one without triples is refused."""
     path = Path(path)
-    if path.is_file():
-        check_identifiers(path, store, format=format)
-    return store.load_file(Path(path), format=format, agent=agent, progress=progress)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file", file=str(path))
+    name = source_identity(path, source)
+    check_not_empty(path)
+    if check_identifiers(path, store, format=format) == 0:
+        raise no_data(path)
+    plan_source(store, path, name, sha256_file(path), replace=replace)
+    return store.load_file(path, format=format, source=name, agent=agent, progress=progress)

@@ -63,4 +63,4 @@ def test_xlsx_bom_and_mes_runs_show_up_in_trace(store: GraphStore, wiper_xlsx: P
         """SELECT ?source ?sha ?agent WHERE { GRAPH ?meta { ?g q:source ?source ; q:sha256 ?sha ;
             prov:wasAttributedTo/prov:label ?agent ; prov:generatedAtTime ?t } }"""
     )
-    assert {r["source"] for r in provenance} == {f.name for f in files}
+    assert {r["source"] for r in provenance} == {str(f.resolve()) for f in files}

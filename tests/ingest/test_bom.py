@@ -157,9 +157,12 @@ def test_reload_is_noop_and_change_replaces_only_that_graph(store: GraphStore, t
     assert bom.simulate(path, store).status == "unchanged"
     assert store.snapshot() == before
     path.write_text("Level,Part,Qty\n0,A,\n1,B,3\n")
-    assert bom.simulate(path, store).status == "replace"
+    # a replace is deliberate: without replace=True it is refused, naming the loaded batch
+    assert bom.simulate(path, store).status == "refused"
+    refused(store, lambda: bom.execute(store, path, agent="pytest"), "b.csv", "already loaded", "--replace")
+    assert bom.simulate(path, store, replace=True).status == "replace"
     assert store.snapshot() == before
-    assert bom.execute(store, path, agent="pytest").status == "replaced"
+    assert bom.execute(store, path, agent="pytest", replace=True).status == "replaced"
     after = store.snapshot()
     other_graph = {q for q in before if "other.csv" in q[3]}
     assert other_graph and other_graph <= after

@@ -33,7 +33,7 @@ def test_rdf_as_it_is_with_dry_run_and_syntax_error(store: GraphStore, tmp_path:
     path = tmp_path / "data.ttl"
     path.write_text(TURTLE)
     [plan] = load_paths(store, [path], agent="pytest", dry_run=True)
-    assert plan == PlannedLoad("data.ttl", "turtle", "add", 2)
+    assert plan == PlannedLoad(str(path.resolve()), "turtle", "add", 2)  # the source is the absolute path
     assert store.snapshot() == frozenset()
     [result] = load_paths(store, [path], agent="pytest")
     assert (result.status, result.triples) == ("added", 2)

@@ -139,5 +139,5 @@ def test_reload_and_replace(supplier_lots: GraphStore, tmp_path: Path) -> None:
     assert mes.execute(supplier_lots, path, agent="pytest").status == "unchanged"
     assert supplier_lots.snapshot() == before
     path.write_text(path.read_text().replace("240.5", "241.5"))
-    assert mes.execute(supplier_lots, path, agent="pytest").status == "replaced"
+    assert mes.execute(supplier_lots, path, agent="pytest", replace=True).status == "replaced"
     assert supplier_lots.ask("ASK { ?o q:value 241.5 }") and not supplier_lots.ask("ASK { ?o q:value 240.5 }")
