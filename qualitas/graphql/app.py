@@ -24,7 +24,6 @@ from fastapi.requests import HTTPConnection
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.fastapi import GraphQLRouter
 
 from qualitas import __version__
 from qualitas.audit import open_audit_log
@@ -34,6 +33,7 @@ from qualitas.errors import AuthenticationError, InputError, PermissionDeniedErr
 from qualitas.graphql.audit import AuditExtension
 from qualitas.graphql.ingest import LoadJobs
 from qualitas.graphql.packs import add_download_route
+from qualitas.graphql.graphiql import GraphiQLRouter
 from qualitas.graphql.schema import build_schema
 from qualitas.graphql.security import READERS, extensions_for
 from qualitas.settings import Settings
@@ -260,7 +260,7 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     app.state.jobs = jobs
     app.state.audit = audit
     graphql_ide = "graphiql" if settings.introspection_enabled else None
-    router = GraphQLRouter(
+    router = GraphiQLRouter(  # GraphiQL from the package (static/vendor/), no CDN
         build_schema(extensions=[*extensions_for(settings), AuditExtension]),
         context_getter=context,
         graphql_ide=graphql_ide,
