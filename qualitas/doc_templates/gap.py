@@ -17,6 +17,7 @@ from typing import Any
 
 from qualitas.errors import InputError, MissingExtraError
 from qualitas.reasoning.gap import GapReport
+from qualitas.reasoning.i18n import missing_marker
 
 TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("json", "ttl", "jsonld", "html", "pdf")
@@ -95,7 +96,7 @@ def render_gap_html(report: GapReport, *, generated: dt.datetime | None = None) 
     table = report.screening.china_rohs
     return str(_env().get_template("gap_report.html").render(
         r=report, groups=sorted(by_reg.items()), evidence=sorted(evidence.values(), key=lambda e: (e.kind, e.label)),
-        table=table, zh=_ZH, status=_STATUS, kinds=_KINDS,
+        table=table, zh=_ZH, status=_STATUS, kinds=_KINDS, missing_zh=missing_marker("zh"),
         generated=(generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC"),
     ))
 

@@ -48,7 +48,7 @@ from qualitas.doc_templates._i18n import country_name, eu_citation, long_date
 from qualitas.errors import InputError, MissingExtraError
 from qualitas.ontology import Q
 from qualitas.ontology.identifiers import gtin_is_valid, k_number_is_valid
-from qualitas.reasoning.gap import GapReport, gap_report
+from qualitas.reasoning.gap import STANDARD_TYPES, GapReport, gap_report
 from qualitas.regulations.applicability import applicable_regulations
 from qualitas.regulations.catalog import Catalog, Regulation, default_catalog
 from qualitas.regulations.routes import Route, decide_route, load_routes
@@ -1110,15 +1110,12 @@ def pack_digest(manifest: dict[str, Any]) -> str:
 
 
 def route_of(store: GraphStore, report: GapReport, catalog: Catalog) -> Route:
-    """The legal route of the report's product in its market on its date (routes.py)."""
+    """The legal route of the report's product in its market on its date (routes.py),
+    the acts in its reason cited as documents cite them."""
     app = applicable_regulations(store, report.product.iri, report.market, on=report.on, catalog=catalog)
-    acts = [a.id for a in app.applicable if a.instrument_type not in _STANDARD_TYPES]
+    acts = [a.id for a in app.applicable if a.instrument_type not in STANDARD_TYPES]
     names = {r.id: _cite(r, "en") for r in _acts_by_id(catalog, acts)}
     return decide_route(report.market, report.on, acts, app.categories, app.features, app.excluded, act_names=names)
-
-
-_STANDARD_TYPES = frozenset({"harmonised_standard", "national_standard", "international_standard",
-                             "industry_standard"})
 
 
 def _acts_by_id(catalog: Catalog, ids: Iterable[str]) -> list[Regulation]:

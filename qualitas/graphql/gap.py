@@ -7,7 +7,9 @@ dataclasses to strawberry types; the SHACL report is returned as Turtle and JSON
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -15,7 +17,23 @@ from strawberry.types import Info
 
 from qualitas.errors import QualitasError, mapping_for
 from qualitas.reasoning import gap as core
+from qualitas.reasoning.i18n import LANGUAGES, missing_marker
 from qualitas.reasoning.repairability import RepairabilityReport
+
+
+def _lang(lang: str) -> str:
+    if lang not in LANGUAGES:
+        raise GraphQLError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}",
+                           extensions={"code": "BAD_USER_INPUT", "field": "lang"})
+    return lang
+
+
+def _text(texts: Mapping[str, str], lang: str) -> str:
+    """``texts`` in ``lang``, or the visible missing-translation marker in ``lang``."""
+    return texts.get(_lang(lang)) or missing_marker(lang)
+
+
+LangArg = Annotated[str, strawberry.argument(description=f"One of {', '.join(LANGUAGES)}.")]
 
 
 @strawberry.type
@@ -30,6 +48,11 @@ class GapRemediation:
     owner: str
     action_en: str
     action_zh: str
+    actions: strawberry.Private[Mapping[str, str]]
+
+    @strawberry.field(description="The action in a pack language (a visible marker where untranslated).")
+    def action(self, lang: LangArg = "en") -> str:
+        return _text(self.actions, lang)
 
 
 @strawberry.type
@@ -48,6 +71,13 @@ class GapFinding:
     message_zh: str
     evidence: list[GapEvidence]
     remediation: GapRemediation
+    untranslated: list[str] = strawberry.field(
+        description="What could not be said in some language (shown there as a visible marker).")
+    messages: strawberry.Private[Mapping[str, str]]
+
+    @strawberry.field(description="The message in a pack language (a visible marker where untranslated).")
+    def message(self, lang: LangArg = "en") -> str:
+        return _text(self.messages, lang)
 
 
 @strawberry.type
@@ -60,6 +90,38 @@ class GapRequirement:
     status: str
     focus_nodes: int
     violations: int
+    messages: strawberry.Private[Mapping[str, str]]
+
+    @strawberry.field(description="The requirement with its outcome in a pack language.")
+    def message(self, lang: LangArg = "en") -> str:
+        return _text(self.messages, lang)
+
+
+@strawberry.type(description="An act that matched the product but that its own scope article excludes.")
+class GapExclusion:
+    regulation_id: str
+    basis: str
+    reasons: strawberry.Private[Mapping[str, str]]
+
+    @strawberry.field
+    def reason(self, lang: LangArg = "en") -> str:
+        return _text(self.reasons, lang)
+
+
+@strawberry.type(description="The product's legal route in the market (qualitas/regulations/routes.yaml).")
+class GapRoute:
+    code: str
+    basis: str
+    documents: list[str]
+    declared: list[str] = strawberry.field(description="Acts the EU declaration of conformity names.")
+    obligations: list[str]
+    type_approval: list[str]
+    ccc_item: str | None
+    reasons: strawberry.Private[Mapping[str, str]]
+
+    @strawberry.field(description="Why this route, in a pack language.")
+    def reason(self, lang: LangArg = "en") -> str:
+        return _text(self.reasons, lang)
 
 
 @strawberry.type
@@ -132,6 +194,8 @@ class GapReport:
     requirements: list[GapRequirement]
     china_rohs: ChinaRohsTable | None
     repairability: Repairability | None
+    route: GapRoute | None
+    excluded: list[GapExclusion]
     validation_report_turtle: str
     validation_report_jsonld: str
 
@@ -169,8 +233,11 @@ def _convert(r: core.GapReport) -> GapReport:
                 message_zh=f.message_zh,
                 evidence=[GapEvidence(id=e.id, kind=e.kind, label=e.label) for e in f.evidence],
                 remediation=GapRemediation(
-                    owner=f.remediation.owner, action_en=f.remediation.action_en, action_zh=f.remediation.action_zh
+                    owner=f.remediation.owner, action_en=f.remediation.action_en, action_zh=f.remediation.action_zh,
+                    actions=dict(f.remediation.actions),
                 ),
+                untranslated=list(f.untranslated),
+                messages=dict(f.messages),
             )
             for f in r.findings
         ],
@@ -184,9 +251,17 @@ def _convert(r: core.GapReport) -> GapReport:
                 status=c.status,
                 focus_nodes=c.focus_nodes,
                 violations=c.violations,
+                messages=dict(c.messages),
             )
             for c in r.requirements
         ],
+        route=None if r.route is None else GapRoute(
+            code=r.route.code, basis=r.route.basis, documents=list(r.route.documents),
+            declared=list(r.route.declared), obligations=list(r.route.obligations),
+            type_approval=list(r.route.type_approval), ccc_item=r.route.ccc_item, reasons=dict(r.route.reason),
+        ),
+        excluded=[GapExclusion(regulation_id=e.regulation_id, basis=e.basis, reasons=dict(e.reason))
+                  for e in r.excluded],
         china_rohs=None
         if table is None
         else ChinaRohsTable(

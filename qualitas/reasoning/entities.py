@@ -185,6 +185,11 @@ def calibration_status(calibrations: Iterable[Calibration], on: dt.date) -> Cali
 # ---------------------------------------------------------------- kinds
 
 
+#: Names and descriptions may carry translations (``"…"@de``, ``"…"@zh``): a field read
+#: for the API takes the untagged or English value, never one picked at random.
+_DEFAULT_LANGUAGE = 'FILTER(!isLiteral({v}) || lang({v}) = "" || langMatches(lang({v}), "en"))'
+
+
 @dataclass(frozen=True)
 class _Field:
     """A value read from ``?x`` along ``path``: one (``SAMPLE``) or all (``GROUP_CONCAT``)."""
@@ -383,7 +388,7 @@ def _select(kind: Kind[T], inner: str, *, owner: bool = False) -> str:
     aggregates: list[str] = []
     optionals: list[str] = []
     for var, f in kind.fields.items():
-        optionals.append(f"OPTIONAL {{ ?x {f.path} ?f_{var} }}")
+        optionals.append(f"OPTIONAL {{ ?x {f.path} ?f_{var} {_DEFAULT_LANGUAGE.format(v=f'?f_{var}')} }}")
         if f.many:
             aggregates.append(f'(GROUP_CONCAT(DISTINCT STR(?f_{var}); separator="\\t") AS ?{var})')
         else:
@@ -694,7 +699,7 @@ def list_product_page(
             (GROUP_CONCAT(DISTINCT STR(?f); separator="\\t") AS ?feats) WHERE {{
             {{ SELECT DISTINCT ?x ?key WHERE {{ ?x a q:Product ; q:modelNumber ?key . {" ".join(where)} }}
                ORDER BY ?key ?x LIMIT {limit + 1} }}
-            OPTIONAL {{ ?x q:name ?n }} OPTIONAL {{ ?x q:hasBOM/q:revision ?r }}
+            OPTIONAL {{ ?x q:name ?n {_DEFAULT_LANGUAGE.format(v="?n")} }} OPTIONAL {{ ?x q:hasBOM/q:revision ?r }}
             OPTIONAL {{ ?x q:hasCategory/q:code ?c }} OPTIONAL {{ ?x q:hasFeature/q:code ?f }}
         }} GROUP BY ?x ?key ORDER BY ?key ?x"""
     )
@@ -729,7 +734,7 @@ def _boms(store: GraphStore, roots: Mapping[str, str]) -> dict[str, tuple[BOMLin
             ?root (q:hasBOM/q:hasLine/q:component)* ?owner .
             ?owner q:hasBOM/q:hasLine ?line .
             ?line q:position ?pos ; q:quantity ?qty ; q:component ?part .
-            ?part q:partNumber ?pn . OPTIONAL {{ ?part q:name ?pname }}
+            ?part q:partNumber ?pn . OPTIONAL {{ ?part q:name ?pname {_DEFAULT_LANGUAGE.format(v="?pname")} }}
             OPTIONAL {{ ?line q:unit ?unit }}
             OPTIONAL {{ ?line q:designedMaterial/q:grade ?grade }}
             OPTIONAL {{ ?line q:designator ?des }}

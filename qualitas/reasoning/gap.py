@@ -45,9 +45,15 @@ from qualitas.reasoning.i18n import LANGUAGES, Localized, Texts, missing_marker
 from qualitas.reasoning.repairability import REGULATION_ID as REPAIRABILITY_REGULATION
 from qualitas.reasoning.repairability import RepairabilityReport, repairability
 from qualitas.reasoning.screening import CHINA_ROHS_TABLE, SVHC_THRESHOLD, ChinaRohsTable, ScreeningReport, screen
-from qualitas.regulations.applicability import ApplicableRegulation, ProductProfile, applicable_regulations
+from qualitas.regulations.applicability import (
+    ApplicabilityReport,
+    ApplicableRegulation,
+    ProductProfile,
+    applicable_regulations,
+)
 from qualitas.regulations.catalog import Catalog, catalog_graph, default_catalog
 from qualitas.regulations.requirements import load_requirement_shapes, requirement_index, shapes_for
+from qualitas.regulations.routes import Exclusion, Route, decide_route, load_routes
 from qualitas.store import GraphStore
 
 Severity = Literal["critical", "major", "minor", "info"]
@@ -202,6 +208,12 @@ class GapReport:
     #: EU repairability class and French index, for products the EU smartphone and
     #: tablet energy label (Regulation (EU) 2023/1669) applies to; None otherwise.
     repairability: RepairabilityReport | None = None
+    #: The legal route in the market with its reason (routes.yaml); None for a market
+    #: routes.yaml has no routes for.
+    route: Route | None = None
+    #: Acts that matched the product's profile but that their own scope articles
+    #: exclude, each with its article and reason.
+    excluded: tuple[Exclusion, ...] = ()
 
 
 class GapError(QualitasError):
@@ -1036,7 +1048,7 @@ def _as_built_texts(f: tr.Finding, built: AsBuilt) -> tuple[Localized, Localized
     if f.kind == "parameter_out_of_tolerance":
         run = runs[f.subject]
         p = next(p for p in run.parameters if p.within_tolerance is False
-                 and f"{p.actual}{f' {p.unit}' if p.unit else ''}" == f.actual)
+                 and f"{p.actual}{f' {i18n.unit_symbol(p.unit)}' if p.unit else ''}" == f.actual)
         unit = i18n.unit_symbol(p.unit)
         return (
             i18n.render("findings", "parameter_out_of_tolerance", run=run.run_id, parameter=p.parameter,
@@ -1176,6 +1188,17 @@ def _focus_count(g: Graph, shapes: Graph, shape: URIRef) -> int:
     return n
 
 
+def _check_market(market: str, catalog: Catalog) -> None:
+    """Refuse a market the catalog does not know (``DE``, ``XX``): judged against no
+    market's law, a report would list only the global records and look complete."""
+    known = sorted(catalog.vocabulary.markets - {"GLOBAL"})
+    if market.upper() not in known:
+        raise InputError(
+            f"unknown market {market!r}; gap reports exist for {', '.join(known)} (an EU member state is 'EU')",
+            market=market,
+        )
+
+
 def gap_report(
     store: GraphStore,
     product_id: str,
@@ -1188,17 +1211,6 @@ def gap_report(
     timings: list[tuple[str, float]] = []
     clock = time.perf_counter()
 
-def _check_market(market: str, catalog: Catalog) -> None:
-    """Refuse a market the catalog does not know (``DE``, ``XX``): judged against no
-    market's law, a report would list only the global records and look complete."""
-    known = sorted(catalog.vocabulary.markets - {"GLOBAL"})
-    if market.upper() not in known:
-        raise InputError(
-            f"unknown market {market!r}; gap reports exist for {', '.join(known)} (an EU member state is 'EU')",
-            market=market,
-        )
-
-
     def lap(name: str) -> None:
         nonlocal clock
         now = time.perf_counter()
@@ -1207,8 +1219,10 @@ def _check_market(market: str, catalog: Catalog) -> None:
 
     on = on or dt.date.today()
     catalog = catalog or default_catalog()
+    _check_market(market, catalog)
     applicability = applicable_regulations(store, product_id, market, on=on, catalog=catalog)
     ids = applicability.ids
+    route = _route(applicability, catalog)
     lap("applicability")
     shapes = shapes_graph_for(ids, catalog)
     lap("shapes")
@@ -1219,7 +1233,6 @@ def _check_market(market: str, catalog: Catalog) -> None:
     if inferred:
         data = infer(data, inplace=True)
     lap("owl_rl")
-    _check_market(market, catalog)
     conforms, report = validate(data, shapes)
     lap("pyshacl")
     results = _results(report, shapes)
@@ -1276,13 +1289,33 @@ def _check_market(market: str, catalog: Catalog) -> None:
         requirements=tuple(checks), screening=screening, as_built=built, inferred=inferred,
         focus_triples=len(data), validation_conforms=conforms, validation_report_ttl=ttl,
         validation_report_jsonld=jsonld, timings_ms=tuple(timings), data_graph=data, shapes_graph=shapes,
-        repairability=repair,
+        repairability=repair, route=route, excluded=applicability.excluded,
     )
+
+
+#: Catalog instrument types that are standards: they give presumption of conformity,
+#: they are not acts with a route of their own.
+STANDARD_TYPES = frozenset({"harmonised_standard", "national_standard", "international_standard",
+                            "industry_standard"})
+
+
+def _route(applicability: ApplicabilityReport, catalog: Catalog) -> Route | None:
+    """The product's legal route in the report's market (routes.yaml), acts named by
+    their short names; None where routes.yaml has no route for that market."""
+    routes = load_routes()
+    if applicability.market.upper() not in routes.markets:
+        return None
+    acts = [a.id for a in applicability.applicable if a.instrument_type not in STANDARD_TYPES]
+    by_id = catalog.by_id
+    names = {i: by_id[i].short_name or by_id[i].identifier for i in acts if i in by_id}
+    return decide_route(applicability.market, applicability.on, acts, applicability.categories,
+                        applicability.features, applicability.excluded, routes=routes, act_names=names)
 
 
 __all__ = [
     "GEN",
     "LANGUAGES",
+    "STANDARD_TYPES",
     "AsBuilt",
     "Evidence",
     "GapError",

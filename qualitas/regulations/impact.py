@@ -94,6 +94,11 @@ class CatalogDiff:
         return self.of_kind("changed")
 
 
+#: A name read for the report: the untagged or English one, never a translation picked
+#: at random (names may carry ``@de``, ``@zh`` … variants).
+_ENGLISH = 'FILTER(lang({v}) = "" || langMatches(lang({v}), "en"))'
+
+
 def _limit_key(r: Regulation, i: int) -> str:
     lim = r.limits[i]
     return lim.cas or lim.substance
@@ -271,7 +276,7 @@ def change_impact(store: GraphStore, diff: CatalogDiff, triggers: dict[str, list
         return ImpactReport(diff, (), (), (), (), (), (), (), ())
     cas_values = "VALUES ?cas { " + " ".join(literal(c) for c in cas_list) + " }"
     known = store.select(_PREFIX + f"SELECT ?cas ?name WHERE {{ {cas_values} "
-                         "?s q:casNumber ?cas . OPTIONAL { ?s q:name ?name } }")
+                         "?s q:casNumber ?cas . OPTIONAL { ?s q:name ?name " + _ENGLISH.format(v="?name") + " } }")
     names = {str(r["cas"]): (str(r["name"]) if "name" in r else None) for r in known}
     rows = store.select(_PREFIX + f"""
         SELECT DISTINCT ?cas ?grade ?pos ?rev ?owner ?ownerKey ?part ?pn ?pname ?sid ?sname WHERE {{
@@ -284,8 +289,9 @@ def change_impact(store: GraphStore, diff: CatalogDiff, triggers: dict[str, list
           OPTIONAL {{ ?bom q:revision ?rev }}
           OPTIONAL {{ ?owner q:modelNumber ?om }} OPTIONAL {{ ?owner q:partNumber ?opn }}
           BIND(COALESCE(?om, ?opn, STR(?owner)) AS ?ownerKey)
-          OPTIONAL {{ ?part q:partNumber ?pn }} OPTIONAL {{ ?part q:name ?pname }}
-          OPTIONAL {{ ?part q:suppliedBy ?sup . ?sup q:supplierId ?sid . OPTIONAL {{ ?sup q:name ?sname }} }}
+          OPTIONAL {{ ?part q:partNumber ?pn }} OPTIONAL {{ ?part q:name ?pname {_ENGLISH.format(v="?pname")} }}
+          OPTIONAL {{ ?part q:suppliedBy ?sup . ?sup q:supplierId ?sid .
+                      OPTIONAL {{ ?sup q:name ?sname {_ENGLISH.format(v="?sname")} }} }}
         }}""")
     owners = sorted({str(r["owner"]) for r in rows})
     rollup: dict[str, set[str]] = defaultdict(set)

@@ -61,3 +61,22 @@ def test_calibration_status_on_a_day(demo_store: GraphStore) -> None:
     assert entities.calibration_status(certificates, dt.date(2024, 6, 10)) == "valid"
     assert entities.calibration_status(certificates, dt.date(2024, 8, 2)) == "expired"
     assert entities.calibration_status((), dt.date(2024, 8, 2)) == "none"
+
+
+def test_names_are_read_in_the_default_language_not_a_random_translation(demo_store: GraphStore) -> None:
+    """Demo products and parts carry their names in de/fr/zh/vi as well; the API's
+    ``name`` is the untagged value, every time."""
+    langs = {str(r["l"]) for r in demo_store.select(
+        'SELECT DISTINCT (LANG(?n) AS ?l) WHERE { ?p a q:Product ; q:name ?n }')}
+    assert {"de", "zh"} <= langs, langs  # the case exists in the demo data
+    untagged = {str(r["m"]): str(r["n"]) for r in demo_store.select(
+        'SELECT ?m ?n WHERE { ?p a q:Product ; q:modelNumber ?m ; q:name ?n FILTER(LANG(?n) = "") }')}
+    page = entities.list_product_page(demo_store, limit=50)
+    assert page.entries and {e.node.model_number: e.node.name for e in page.entries} == untagged
+    parts = entities.list_parts(demo_store, limit=200)
+    tagged = {str(r["pn"]) for r in demo_store.select(
+        'SELECT DISTINCT ?pn WHERE { ?p a q:Part ; q:partNumber ?pn ; q:name ?n FILTER(LANG(?n) = "zh") }')}
+    assert tagged
+    for e in parts.entries:
+        if e.node.part_number in tagged:
+            assert e.node.name and not any("\u4e00" <= ch <= "\u9fff" for ch in e.node.name), e.node
