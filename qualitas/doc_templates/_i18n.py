@@ -1,4 +1,5 @@
-"""Words of a document in its own language: act citations, country names, units, dates.
+"""Words of a document in its own language: act citations, country names, dates
+(units: :mod:`qualitas.ontology.units`).
 
 * EU act citations follow the Interinstitutional Style Guide (section 1.2.1, "Citation
   of acts", https://style-guide.europa.eu/en/content/-/isg/topic?identifier=1.2.1-
@@ -80,21 +81,4 @@ def long_date(value: dt.date, lang: str) -> str:
     return format_date(value, format="long", locale=lang)
 
 
-#: QUDT unit codes (as the graph stores them) to their SI symbols (BIPM SI Brochure,
-#: 9th edition, tables 2-4, and the non-SI units accepted for use with the SI).
-UNIT_SYMBOLS: dict[str, str] = {
-    "DEG_C": "°C", "K": "K", "MegaPA": "MPa", "KiloPA": "kPa", "PA": "Pa", "BAR": "bar", "MilliM": "mm",
-    "CentiM": "cm", "M": "m", "MicroM": "µm", "N": "N", "KiloN": "kN", "N-M": "N·m", "A": "A", "MilliA": "mA",
-    "V": "V", "MilliV": "mV", "W": "W", "KiloW": "kW", "SEC": "s", "MilliSEC": "ms", "MIN": "min", "HR": "h",
-    "GM": "g", "KiloGM": "kg", "PERCENT": "%", "HZ": "Hz", "REV-PER-MIN": "r/min", "A-HR": "A·h",
-    "KiloW-HR": "kW·h", "OHM": "Ω", "MilliOHM": "mΩ", "CM3": "cm³", "L": "l", "MilliL": "ml",
-}
-
-
-def unit_symbol(code: str) -> str:
-    """The symbol of a QUDT unit code; the code itself only when it is unknown (the
-    caller then raises a finding rather than print it)."""
-    return UNIT_SYMBOLS.get(code, code)
-
-
-__all__ = ["UNIT_SYMBOLS", "country_name", "eu_citation", "long_date", "unit_symbol"]
+__all__ = ["country_name", "eu_citation", "long_date"]

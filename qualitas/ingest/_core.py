@@ -30,6 +30,7 @@ from rdflib import URIRef
 from rdflib.term import Node
 
 from qualitas.errors import InputError, ValidationError
+from qualitas.ingest._bounds import bad_character, number_problem
 from qualitas.ingest._units import UnknownUnitError, qudt_unit, split_quantity
 from qualitas.store import GraphStore, LoadResult, Progress
 
@@ -292,6 +293,9 @@ class Record:
     def raw(self, name: str) -> object:
         value = self.values.get(name)
         if isinstance(value, str):
+            problem = bad_character(value)  # NUL and other control characters, lone surrogates
+            if problem:
+                raise self.error(problem, name)
             value = value.strip()
             return value or None
         return value
@@ -322,15 +326,24 @@ class Record:
         if isinstance(value, bool):
             raise self.error(f"expected a number, got {value!r}", name)
         if isinstance(value, int | Decimal):
-            return Decimal(value)
+            return self._bounded(Decimal(value), name)
         if isinstance(value, float):
-            return Decimal(repr(value))
+            return self._bounded(Decimal(repr(value)), name)
         try:
             number, unit = split_quantity(str(value))
         except ValueError:
             raise self.error(f"expected a number, got {value!r}", name) from None
         if unit:
             raise self.error(f"expected a number, got {value!r}", name)
+        return self._bounded(number, name)
+
+    def _bounded(self, number: Decimal, name: str) -> Decimal:
+        """``number``, if it is finite and within what a 64-bit float holds: a value
+        such as 1e400 (or NaN, or infinity from a JSON ``1e400``) would overflow every
+        consumer that computes with it."""
+        problem = number_problem(number)
+        if problem:
+            raise self.error(problem, name)
         return number
 
     def quantity(self, name: str, unit_field: str | None = None) -> tuple[Decimal, str | None]:
@@ -352,6 +365,7 @@ class Record:
                 raise self.error(f"expected a quantity such as '2' or '0.5 kg', got {value!r}", name) from None
         if inline and unit_text and inline != unit_text:
             raise self.error(f"unit {inline!r} in the value disagrees with unit {unit_text!r}", name)
+        self._bounded(number, name)
         text, where_field = (inline, name) if inline else (unit_text or "", unit_field or name)
         try:
             return number, qudt_unit(text)
@@ -430,6 +444,10 @@ class Record:
         value = self.values.get(name)
         if value is None:
             return []
+        for item in value if isinstance(value, list) else [value]:
+            problem = bad_character(str(item))
+            if problem:
+                raise self.error(problem, name)
         if isinstance(value, list):
             return [str(v).strip() for v in value if str(v).strip()]
         text = str(value)

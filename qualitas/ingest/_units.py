@@ -12,6 +12,8 @@ import functools
 import re
 from decimal import Decimal, InvalidOperation
 
+from qualitas.ontology.units import QUDT_BY_PINT, registry
+
 #: Units meaning "pieces": a BOM quantity without a physical unit (QUDT: none).
 PIECES = frozenset(
     {
@@ -97,54 +99,6 @@ _ALIASES = {
     "m³": "m**3",
 }
 
-#: pint expression -> QUDT unit local name.
-_QUDT_BY_EXPR = {
-    "m": "M",
-    "mm": "MilliM",
-    "cm": "CentiM",
-    "km": "KiloM",
-    "um": "MicroM",
-    "kg": "KiloGM",
-    "g": "GM",
-    "mg": "MilliGM",
-    "t": "TONNE",
-    "L": "L",
-    "mL": "MilliL",
-    "m**2": "M2",
-    "mm**2": "MilliM2",
-    "m**3": "M3",
-    "degC": "DEG_C",
-    "K": "K",
-    "s": "SEC",
-    "ms": "MilliSEC",
-    "min": "MIN",
-    "h": "HR",
-    "N": "N",
-    "kN": "KiloN",
-    "N*m": "N-M",
-    "Pa": "PA",
-    "kPa": "KiloPA",
-    "MPa": "MegaPA",
-    "bar": "BAR",
-    "A": "A",
-    "mA": "MilliA",
-    "V": "V",
-    "mV": "MilliV",
-    "kV": "KiloV",
-    "W": "W",
-    "kW": "KiloW",
-    "ohm": "OHM",
-    "Hz": "HZ",
-    "percent": "PERCENT",
-    "ppm": "PPM",
-    "km/h": "KiloM-PER-HR",
-    "m/s": "M-PER-SEC",
-    "mm/s": "MilliM-PER-SEC",
-    "lx": "LUX",
-    "g/m**3": "GM-PER-M3",
-    "A*h": "A-HR",
-    "kW*h": "KiloW-HR",
-}
 
 #: UN/CEFACT Recommendation 20 code (GS1 EPCIS ``uom``) -> QUDT unit local name;
 #: None means pieces.
@@ -194,16 +148,9 @@ class UnknownUnitError(ValueError):
 
 
 @functools.cache
-def _registry():  # type: ignore[no-untyped-def]
-    import pint  # imported on first use: pint's registry takes a moment to build
-
-    return pint.UnitRegistry()
-
-
-@functools.cache
 def _qudt_by_canonical() -> dict[str, str]:
-    ureg = _registry()
-    return {str(ureg.parse_units(expr)): qudt for expr, qudt in _QUDT_BY_EXPR.items()}
+    ureg = registry()
+    return {str(ureg.parse_units(expr)): qudt for expr, qudt in QUDT_BY_PINT.items()}
 
 
 @functools.cache
@@ -218,10 +165,10 @@ def qudt_unit(text: str) -> str | None:
     if key in PIECES:
         return None
     expr = _ALIASES.get(key, _ALIASES.get(raw, raw))
-    if expr in _QUDT_BY_EXPR:
-        return _QUDT_BY_EXPR[expr]
+    if expr in QUDT_BY_PINT:
+        return QUDT_BY_PINT[expr]
     try:
-        canonical = str(_registry().parse_units(expr.replace("·", "*")))
+        canonical = str(registry().parse_units(expr.replace("·", "*")))
     except Exception as exc:  # pint's parser raises TokenError, AssertionError, ZeroDivisionError ... on odd text
         raise UnknownUnitError(f"unknown unit {text!r}") from exc
     try:

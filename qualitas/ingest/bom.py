@@ -14,7 +14,9 @@ the as-designed material grade, optionally name, position (find number; 10, 20, 
 when empty), supplier, revision and GTIN (refused when its GS1 check digit is wrong,
 stored as GTIN-14 in ``q:gtin``). Each assembly becomes a ``q:BillOfMaterials``
 with ``q:BOMLine`` s, exactly as ``qualitas.ontology.builder.Builder.bom`` writes
-them. Units map to QUDT (unknown units are refused).
+them. Units map to QUDT (unknown units are refused). Refused as well: a part that
+contains itself through other rows (a cycle A → B → A), a part number given two
+different names, and a quantity that is not a finite number within 1e±300.
 
 Column mapping: :data:`DEFAULT_COLUMNS` lists the headers understood out of the box
 (English and Chinese). For other exports pass ``columns={"part": ["Item ID"], ...}``
@@ -228,10 +230,22 @@ def triples(src: Source) -> Iterator[Triple]:
             children.add(row.part)
         for top in sorted(parents - children):
             b.product(top, top, is_part=True)
+    names: dict[str, tuple[str, str]] = {}  # part -> (name, row) of the first row naming it
+    edges: dict[str, dict[str, str]] = {}  # assembly -> component -> first row listing it
     for row in _rows(src):
         rec = row.record
         name = rec.text("name", required=False)
         supplier = rec.text("supplier", required=False)
+        if name:
+            first_name, first_row = names.setdefault(row.part, (name, rec.where))
+            if first_name != name:
+                raise rec.error(
+                    f"part {row.part!r} is named {name!r} here but {first_name!r} in {first_row}; "
+                    "a part number has one name",
+                    "name",
+                )
+        if row.parent is not None:
+            edges.setdefault(row.parent, {}).setdefault(row.part, rec.where)
         gtin = rec.identifier("gtin", gtin14)
         if row.parent is None:
             product = b.product(row.part, name or row.part, is_part=True)
@@ -277,7 +291,38 @@ def triples(src: Source) -> Iterator[Triple]:
         )
         yield from buf
         buf.clear()
+    _refuse_cycles(src, edges)
     yield from buf
+
+
+def _refuse_cycles(src: Source, edges: dict[str, dict[str, str]]) -> None:
+    """Refuse an assembly that contains itself through its components (A → B → A):
+    every explosion of it would be infinite. Depth-first, without recursion; the error
+    names the row that closes the cycle."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: explored
+    for top in edges:
+        if top in state:
+            continue
+        path, pending = [top], [iter(edges[top])]
+        state[top] = 1
+        while pending:
+            child = next(pending[-1], None)
+            if child is None:
+                state[path.pop()] = 2
+                pending.pop()
+                continue
+            seen = state.get(child)
+            if seen == 1:
+                cycle = " → ".join([*path[path.index(child) :], child])
+                raise src.invalid(
+                    f"BOM cycle {cycle}: part {child!r} would contain itself",
+                    where=edges[path[-1]][child],
+                    field="part",
+                )
+            if seen is None:
+                state[child] = 1
+                path.append(child)
+                pending.append(iter(edges.get(child, {})))
 
 
 def _part(b: Builder, buf: list[Triple], number: str, name: str | None, supplier: str | None) -> None:

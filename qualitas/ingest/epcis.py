@@ -21,7 +21,8 @@ Mapping (terms from the EPCIS 2.0 / CBV 2.0 web vocabularies, ``epcis:`` and ``c
   company prefix and reference do not make a GTIN or SSCC, is refused with the file,
   line, event and field;
 * ObjectEvent: ``epcis:epcList``; AggregationEvent: ``epcis:parentID``,
-  ``epcis:childEPCs`` and ``q:packedIn`` (child -> parent) unless the action is DELETE;
+  ``epcis:childEPCs`` and ``q:packedIn`` (child -> parent) unless the action is DELETE
+  (a parent listed among its own children is refused);
 * TransformationEvent: also a ``q:ProductionRun`` that ``q:consumed`` its inputs and
   ``q:produced`` its outputs (PROV-O used / generated), so
   ``qualitas.reasoning.trace`` follows lot-level lineage through it;
@@ -49,6 +50,7 @@ from rdflib import RDF, XSD, Literal, Namespace, URIRef
 from rdflib.namespace import SOSA
 
 from qualitas.errors import ValidationError
+from qualitas.ingest._bounds import number_problem
 from qualitas.ingest._core import PlannedLoad, Source, Triple
 from qualitas.ingest._core import execute as _execute
 from qualitas.ingest._core import simulate as _simulate
@@ -212,9 +214,13 @@ class _Event:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise self.fail(f"expected a number, got {value!r}", field)
         try:
-            return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
         except InvalidOperation:
             raise self.fail(f"expected a number, got {value!r}", field) from None
+        problem = number_problem(number)
+        if problem:
+            raise self.fail(problem, field)
+        return number
 
     def time(self, value: object, field: str) -> Literal:
         if not isinstance(value, str):
@@ -438,6 +444,16 @@ def triples(src: Source) -> Iterator[Triple]:
                 out.append((iri, EPCIS.parentID, parent))
             children = ev.epcs(iri, "childEPCs")
             children_lots = ev.quantities(iri, "childQuantityList")
+            if parent is not None and parent in children + children_lots:
+                at = (children + children_lots).index(parent)
+                field = f"childEPCs[{at}]" if at < len(children) else f"childQuantityList[{at - len(children)}]"
+                raise src.invalid(
+                    f"the parent {raw['parentID']!r} is also one of its own children; an object cannot "
+                    "be packed in itself",
+                    where=ev.where,
+                    field=field,
+                    line=src.line_of(str(raw["parentID"])),
+                )
             if parent is not None and action != "DELETE":
                 out.extend((child, Q.packedIn, parent) for child in children + children_lots)
             objects += ([parent] if parent is not None else []) + children

@@ -50,7 +50,7 @@ from pathlib import Path
 from rdflib import RDF, XSD, Literal, URIRef
 
 from qualitas.errors import ParseError
-from qualitas.ingest._bounds import check_xml_file
+from qualitas.ingest._bounds import check_xml_file, number_problem
 from qualitas.ingest._core import PlannedLoad, Source, Triple
 from qualitas.ingest._core import execute as _execute
 from qualitas.ingest._core import simulate as _simulate
@@ -156,6 +156,9 @@ def _amount(ctx: _Ctx, element: ET.Element | None, where: str) -> tuple[Decimal 
         value = Decimal(raw.strip())
     except InvalidOperation:
         raise ctx.fail(f"expected a number, got {raw!r}", here, "value") from None
+    problem = number_problem(value)
+    if problem:
+        raise ctx.fail(problem, here, "value")
     if value < 0:
         raise ctx.fail(f"an amount cannot be negative ({value})", here, "value")
     uom = (element.get("UOM") or element.get("unitOfMeasure") or "").strip()

@@ -36,6 +36,7 @@ from decimal import Decimal
 
 from rdflib import RDF, Literal, URIRef
 
+from qualitas.ingest._bounds import number_problem
 from qualitas.ingest._core import Record, Source, TableLoader, Triple
 from qualitas.ingest._gs1 import lot_iri, parse, unit_iri
 from qualitas.ingest._tabular import ColumnMap, json_document, json_records, merge_mapping, table_records
@@ -135,6 +136,9 @@ def _actuals(rec: Record) -> list[tuple[str, Decimal, str]]:
                 number, inline = split_quantity(str(raw))
         except ValueError:
             raise rec.error(f"{code}: expected a number with a unit, got {raw!r}", "actuals") from None
+        problem = number_problem(number)
+        if problem:
+            raise rec.error(f"{code}: {problem}", "actuals")
         text = inline or (str(unit_text) if unit_text else "")
         if not text:
             raise rec.error(f"{code}: the value {raw!r} has no unit", "actuals")

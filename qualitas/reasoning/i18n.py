@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import yaml
 
+from qualitas.ontology import units
 from qualitas.regulations.catalog import Regulation
 
 #: The pack languages: every message exists in each of them.
@@ -234,12 +235,12 @@ def mass_fraction(fraction: Decimal) -> Localized:
 
 
 def unit_symbol(code: str | None) -> str:
-    """The symbol of a QUDT unit local name (``DEG_C`` -> ``°C``); unknown codes with an
-    underscore are spelled with a space rather than printed as a code."""
+    """The symbol of a QUDT unit local name as pint formats it (``DEG_C`` -> ``°C``,
+    :func:`qualitas.ontology.units.unit_symbol`); unknown codes with an underscore are
+    spelled with a space rather than printed as a code."""
     if not code:
         return ""
-    units: dict[str, str] = _data()["units"]
-    return units.get(code) or code.replace("_", " ")
+    return units.unit_symbol(code) or code.replace("_", " ")
 
 
 # ---------------------------------------------------------------- substances
