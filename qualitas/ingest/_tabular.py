@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from qualitas.errors import ParseError, ValidationError
+from qualitas.ingest._bounds import check_xlsx, load_json
 from qualitas.ingest._core import Record, Source
 
 ColumnMap = Mapping[str, Sequence[str]]
@@ -84,9 +85,14 @@ def _resolve_header(
 
 
 def header_fields(path: Path, columns: ColumnMap, *, encoding: str | None = None) -> set[str]:
-    """Which of ``columns`` the header row of a CSV or XLSX file has (format detection)."""
+    """Which of ``columns`` the header row of a CSV or XLSX file has (format detection).
+
+    An XLSX that is not a workbook, or is a zip bomb, is refused here (ParseError)."""
+    xlsx = path.suffix.lower() in (".xlsx", ".xlsm")
+    if xlsx and path.is_file():
+        check_xlsx(path)
     try:
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
+        if xlsx:
             headers = _xlsx_header(path)
         else:
             with path.open("rb") as fh:
@@ -105,6 +111,7 @@ def header_fields(path: Path, columns: ColumnMap, *, encoding: str | None = None
 def _xlsx_header(path: Path) -> list[object]:
     import openpyxl
 
+    check_xlsx(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -213,6 +220,7 @@ def xlsx_records(
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_xlsx(src.path)  # not a ZIP, a zip bomb, a DTD in a part: refused before openpyxl reads it
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles, not about data
@@ -288,17 +296,12 @@ def table_records(
 
 
 def json_document(src: Source) -> object:
-    """The parsed JSON file; a syntax error names the line and column."""
-    import json
-
+    """The parsed JSON file; a syntax error names the line and column, and nesting too
+    deep, a number too long or a control character in a string are refused
+    (:func:`qualitas.ingest._bounds.load_json`)."""
     with src.open_binary() as raw:
         data = raw.read()
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"not UTF-8 ({exc.reason})", file=src.path) from exc
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"column {exc.colno}: {exc.msg}", file=src.path, line=exc.lineno) from exc
+    return load_json(data, file=src.path)
 
 
 def json_records(
