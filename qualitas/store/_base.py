@@ -24,7 +24,7 @@ Row = dict[str, object]
 #: Called with (bytes done, bytes total) while a file loads.
 Progress = Callable[[int, int], None]
 
-LoadStatus = Literal["added", "replaced", "unchanged"]
+LoadStatus = Literal["added", "replaced", "unchanged", "retracted"]
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ class BatchInfo:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What one load did: ``added`` a new batch, ``replaced`` an older version of the
-    same source, or left the store ``unchanged`` (same source, same sha256)."""
+    """What one write did: ``added`` a new batch, ``replaced`` an older version of the
+    same source, left the store ``unchanged`` (same source, same sha256), or
+    ``retracted`` the source's batch (``triples`` 0, ``previous_triples`` what it held)."""
 
     source: str
     graph: str
@@ -57,8 +58,9 @@ class LoadResult:
 class GraphStore(Protocol):
     """A persistent RDF store holding one named graph per ingest batch.
 
-    Reads see the union of all batch graphs. Every write is one transaction:
-    after a failure or a kill, the store is exactly as before the write.
+    Reads see the union of all current batches, at a cost that does not grow with
+    their number. Every write is one transaction: after a failure or a kill, the store
+    is exactly as before the write, and no reader ever sees part of a write.
     """
 
     backend: ClassVar[str]
@@ -90,9 +92,19 @@ class GraphStore(Protocol):
         format: str,
     ) -> LoadResult: ...
 
+    def retract(self, source: str) -> LoadResult:
+        """Remove ``source``'s current batch (NotFoundError if it has none)."""
+        ...
+
     def batches(self) -> list[BatchInfo]: ...
 
-    def triple_count(self) -> int: ...
+    def triple_count(self) -> int:
+        """The distinct triples reads see; O(1), for health checks."""
+        ...
+
+    def batch_count(self) -> int:
+        """The current batches; O(1)."""
+        ...
 
     def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
         """Every quad (subject, predicate, object, graph) in N-Triples term syntax."""

@@ -4,12 +4,27 @@ Layers::
 
     OxigraphStore ── pyoxigraph.Store ── RocksDB files in the store directory
 
+Where things are:
+
+* each batch's triples in its own named graph ``graph/batch/<source>/<sha256 prefix>``
+  (what the batch holds, so that it can be replaced or retracted on its own);
+* the live data, the set union of every current batch, materialised in the store's
+  default graph, which is all that queries read: a read costs the same with 100,000
+  batches as with 10 (a default graph given as a list of named graphs is a union
+  evaluated per graph on every triple pattern, and Oxigraph's
+  ``use_default_graph_as_union`` keeps duplicates and would show graphs still being
+  written);
+* PROV-O metadata per batch, and the store's counters (live triples, batches), in
+  ``graph/meta``.
+
 A batch is written in two transactions: (1) the data goes into its own graph
-``graph/batch/<source>/<sha256 prefix>`` (``Store.load`` / ``Store.extend`` are
-transactional), (2) one SPARQL update points the batch's PROV-O metadata at it
-(and away from the source's previous batch, whose graph is then dropped). A batch
-graph no metadata points at is dropped when the store opens, so a load killed at
-any moment leaves the store as before it (or, after step 2, as after it).
+(``Store.bulk_load`` or ``Store.extend``), invisible to queries; (2) one SPARQL
+update request (one transaction) points the batch's metadata at it (and away from
+the source's previous batch), adds its triples to the default graph, removes from
+the default graph the previous batch's triples that no other current batch holds,
+and moves the counters. A batch graph no metadata points at is dropped when the
+store opens for writing, so a load killed at any moment leaves the store as before
+it (or, after step 2, as after it), and no reader ever sees half a load.
 """
 
 from __future__ import annotations
@@ -20,6 +35,7 @@ import decimal
 import hashlib
 import io
 import re
+import threading
 import typing
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -31,7 +47,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib import Literal as RLiteral
 from rdflib.term import Node
 
-from qualitas.errors import InputError, ParseError, StoreError
+from qualitas.errors import InputError, NotFoundError, ParseError, StoreError
 from qualitas.ontology.namespaces import GRAPH, META_GRAPH, PREFIXES
 from qualitas.store._base import BatchInfo, LoadResult, LoadStatus, Progress, Row
 
@@ -39,6 +55,10 @@ _XSD = "http://www.w3.org/2001/XMLSchema#"
 _PROV = "http://www.w3.org/ns/prov#"
 _Q = PREFIXES["q"]
 BATCH_PREFIX = str(GRAPH["batch/"])
+_META = str(META_GRAPH)
+#: Version of the on-disk layout, kept in the metadata (1: no materialised default
+#: graph, queries over the list of batch graphs; 2: as described above).
+LAYOUT = 2
 
 #: File suffix -> (pyoxigraph format, our format name).
 FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
@@ -171,7 +191,9 @@ class OxigraphStore:
     def __init__(self, path: Path | str | None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
-        self._visible: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = []
+        #: Set only for a store of an older layout opened read-only: the batch graphs
+        #: whose union queries read.
+        self._legacy: list[ox.NamedNode] | None = None
         try:
             if self.path is None:
                 self._store = ox.Store()
@@ -191,22 +213,25 @@ class OxigraphStore:
             if "lock" in str(exc).lower():
                 hint = " (another qualitas process, e.g. `qualitas serve`, holds it open for writing)"
             raise StoreError(f"cannot open store {self.path}{hint}: {exc}") from exc
+        self._write_lock = threading.Lock()
         if not read_only:
+            self._remove_bulk_leftovers()
             self._recover()
-        self._refresh_visible()
+            self._upgrade()
+        elif self._layout() < LAYOUT:
+            # A store last written by an older Qualitas, seen read-only: read it the old
+            # way (slower with many batches) until it is opened for writing once.
+            rows = self._store.query(f"SELECT ?g WHERE {{ GRAPH <{_META}> {{ ?g a <{_Q}IngestBatch> }} }}")
+            assert isinstance(rows, ox.QuerySolutions)
+            self._legacy = [ox.NamedNode(str(row["g"].value)) for row in rows]
 
     # ------------------------------------------------------------------ reads
 
-    def _refresh_visible(self) -> None:
-        """Queries see the union of the current batch graphs only: a graph being
-        written, or one a killed load left behind, stays invisible."""
-        rows = self._store.query(f"SELECT ?g WHERE {{ GRAPH <{META_GRAPH}> {{ ?g a <{_Q}IngestBatch> }} }}")
-        assert isinstance(rows, ox.QuerySolutions)
-        self._visible = [ox.NamedNode(str(row["g"].value)) for row in rows]
-
     def _query(self, query: str) -> object:
         try:
-            return self._store.query(query, default_graph=self._visible or ox.DefaultGraph(), prefixes=PREFIXES)
+            if self._legacy:
+                return self._store.query(query, default_graph=list(self._legacy), prefixes=PREFIXES)
+            return self._store.query(query, prefixes=PREFIXES)
         except SyntaxError as exc:
             raise StoreError(f"invalid SPARQL: {exc}") from exc
         except OSError as exc:
@@ -242,9 +267,27 @@ class OxigraphStore:
             graph.add((_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object)))
         return graph
 
+    def _counter(self, name: str) -> int | None:
+        rows = self._store.query(f"SELECT ?n WHERE {{ GRAPH <{_META}> {{ <{_META}> <{_Q}{name}> ?n }} }}")
+        assert isinstance(rows, ox.QuerySolutions)
+        for row in rows:
+            return _int(_to_python(row["n"]))
+        return None
+
+    def _layout(self) -> int:
+        return self._counter("storeLayout") or 1
+
     def triple_count(self) -> int:
-        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{META_GRAPH}>) }}")
-        return _int(rows[0]["n"])
+        """The distinct triples queries see, from a counter kept at each commit (O(1))."""
+        if self._legacy is not None:
+            return _int(self.select("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT * WHERE { ?s ?p ?o } }")[0]["n"])
+        return self._counter("liveTriples") or 0
+
+    def batch_count(self) -> int:
+        """The current batches, from a counter kept at each commit (O(1))."""
+        if self._legacy is not None:
+            return len(self._legacy)
+        return self._counter("batchCount") or 0
 
     def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
         return frozenset((str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in self._store)
@@ -276,9 +319,23 @@ class OxigraphStore:
         return BATCH_PREFIX + quote(source, safe="") + "/" + sha256[:16]
 
     def _current(self, source: str) -> BatchInfo | None:
-        for batch in self.batches():
-            if batch.source == source:
-                return batch
+        """The source's current batch: one index lookup, not a scan of every batch."""
+        rows = self.select(
+            f"""SELECT ?g ?sha ?agent ?at ?n ?fmt WHERE {{ GRAPH <{_META}> {{
+                ?g q:source {_literal(source)} ; a q:IngestBatch ; q:sha256 ?sha ; prov:wasAttributedTo ?a ;
+                   prov:generatedAtTime ?at ; q:tripleCount ?n ; q:format ?fmt .
+                ?a prov:label ?agent . }} }}"""
+        )
+        for r in rows:
+            return BatchInfo(
+                graph=str(r["g"]),
+                source=source,
+                sha256=str(r["sha"]),
+                agent=str(r["agent"]),
+                loaded_at=r["at"] if isinstance(r["at"], dt.datetime) else dt.datetime.fromisoformat(str(r["at"])),
+                triples=_int(r["n"]),
+                format=str(r["fmt"]),
+            )
         return None
 
     def load_file(
@@ -339,26 +396,24 @@ class OxigraphStore:
         agent: str,
         format: str,
     ) -> LoadResult:
-        previous = self._current(source)
-        if previous is not None and previous.sha256 == sha256:
-            return LoadResult(source, previous.graph, sha256, "unchanged", previous.triples, previous.triples)
-        graph = ox.NamedNode(self.batch_graph(source, sha256))
-        try:
-            # 1. The data, in one transaction, into a graph no metadata points at yet.
-            write(graph)
-            count = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
-            triples = _int(count[0]["n"])
-            # 2. The switch, in one transaction: this batch becomes the source's current one.
-            now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-            agent_iri = "https://w3id.org/qualitas/id/agent/" + quote(agent, safe="")
-            old = f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{previous.graph}> ?p ?o }} }} ;" if previous else ""
-            self._store.update(
-                f"""
-                PREFIX prov: <{_PROV}>
-                PREFIX q: <{_Q}>
-                PREFIX xsd: <{_XSD}>
-                {old}
-                INSERT DATA {{ GRAPH <{META_GRAPH}> {{
+        if self.read_only:
+            raise StoreError(f"store {self.path} is open read-only")
+        with self._write_lock:
+            previous = self._current(source)
+            if previous is not None and previous.sha256 == sha256:
+                return LoadResult(source, previous.graph, sha256, "unchanged", previous.triples, previous.triples)
+            graph = ox.NamedNode(self.batch_graph(source, sha256))
+            try:
+                # 1. The data, into a graph that no metadata points at yet and that no
+                #    query reads (a leftover of the same name goes first).
+                self._drop_quietly(graph)
+                write(graph)
+                count = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
+                triples = _int(count[0]["n"])
+                # 2. The switch, in one transaction.
+                now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+                agent_iri = "https://w3id.org/qualitas/id/agent/" + quote(agent, safe="")
+                record = f"""INSERT DATA {{ GRAPH <{_META}> {{
                     <{graph.value}> a q:IngestBatch , prov:Entity ;
                         q:source {_literal(source)} ;
                         q:sha256 {_literal(sha256)} ;
@@ -367,25 +422,93 @@ class OxigraphStore:
                         prov:wasAttributedTo <{agent_iri}> ;
                         prov:generatedAtTime "{now}"^^xsd:dateTime .
                     <{agent_iri}> a prov:Agent ; prov:label {_literal(agent)} .
-                }} }}
-                """
-            )
-        except OSError as exc:  # disk full, I/O error
-            self._drop_quietly(graph)
-            raise StoreError(f"write to {self.path} failed: {exc}") from exc
-        except BaseException:
-            self._drop_quietly(graph)
-            raise
-        self._refresh_visible()
-        # 3. The superseded data goes; if this is interrupted, _recover finishes it.
-        if previous is not None:
-            self._drop_quietly(ox.NamedNode(previous.graph))
+                }} }}"""
+                self._switch(new=graph.value, old=previous.graph if previous else None, record=record)
+            except OSError as exc:  # disk full, I/O error
+                self._drop_quietly(graph)
+                self._remove_bulk_leftovers()
+                raise StoreError(f"write to {self.path} failed: {exc}") from exc
+            except BaseException:
+                self._drop_quietly(graph)
+                self._remove_bulk_leftovers()
+                raise
+            # 3. The superseded batch graph goes; if this is interrupted, _recover finishes it.
+            if previous is not None:
+                self._drop_quietly(ox.NamedNode(previous.graph))
         status: LoadStatus = "replaced" if previous is not None else "added"
         return LoadResult(source, graph.value, sha256, status, triples, previous.triples if previous else 0)
 
+    def retract(self, source: str) -> LoadResult:
+        """Remove the source's current batch: its metadata, and from the live data
+        every triple of it that no other current batch holds. All or nothing."""
+        if self.read_only:
+            raise StoreError(f"store {self.path} is open read-only")
+        with self._write_lock:
+            previous = self._current(source)
+            if previous is None:
+                raise NotFoundError(f"no batch with source {source!r} in the store")
+            try:
+                self._switch(new=None, old=previous.graph, record="")
+            except OSError as exc:
+                raise StoreError(f"write to {self.path} failed: {exc}") from exc
+            self._drop_quietly(ox.NamedNode(previous.graph))
+        return LoadResult(source, previous.graph, previous.sha256, "retracted", 0, previous.triples)
+
+    def _switch(self, *, new: str | None, old: str | None, record: str) -> None:
+        """One SPARQL update request, so one transaction: the counters move (computed
+        against the state before it), ``old`` stops being current and ``new`` becomes
+        current (``record`` is its metadata), and the default graph follows: ``new``'s
+        triples in, ``old``'s triples that no current batch still holds out."""
+        live_elsewhere = f"GRAPH ?h {{ ?s ?p ?o }} GRAPH <{_META}> {{ ?h a q:IngestBatch }}"
+        added = (
+            f"""{{ SELECT (COUNT(*) AS ?added) WHERE {{ GRAPH <{new}> {{ ?s ?p ?o }}
+                FILTER NOT EXISTS {{ ?s ?p ?o }} }} }}"""
+            if new
+            else "BIND(0 AS ?added)"
+        )
+        if old:
+            keep_new = f"FILTER NOT EXISTS {{ GRAPH <{new}> {{ ?s ?p ?o }} }}" if new else ""
+            removed = f"""{{ SELECT (COUNT(*) AS ?removed) WHERE {{ GRAPH <{old}> {{ ?s ?p ?o }} {keep_new}
+                FILTER NOT EXISTS {{ {live_elsewhere} FILTER(?h != <{old}>) }} }} }}"""
+        else:
+            removed = "BIND(0 AS ?removed)"
+        step = (1 if new else 0) - (1 if old else 0)
+        operations = [
+            f"""DELETE {{ GRAPH <{_META}> {{ <{_META}> q:liveTriples ?n ; q:batchCount ?b }} }}
+                INSERT {{ GRAPH <{_META}> {{ <{_META}> q:liveTriples ?m ; q:batchCount ?c }} }}
+                WHERE {{ GRAPH <{_META}> {{ <{_META}> q:liveTriples ?n ; q:batchCount ?b }}
+                         {added} {removed}
+                         BIND(?n + ?added - ?removed AS ?m) BIND(?b + {step} AS ?c) }}"""
+        ]
+        if old:
+            operations.append(f"DELETE WHERE {{ GRAPH <{_META}> {{ <{old}> ?p ?o }} }}")
+        if record:
+            operations.append(record)
+        if old:
+            operations.append(
+                f"""DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{old}> {{ ?s ?p ?o }}
+                    FILTER NOT EXISTS {{ {live_elsewhere} }} }}"""
+            )
+        if new:
+            operations.append(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{new}> {{ ?s ?p ?o }} }}")
+        self._store.update(
+            f"PREFIX prov: <{_PROV}>\nPREFIX q: <{_Q}>\nPREFIX xsd: <{_XSD}>\n" + " ;\n".join(operations)
+        )
+
     def _drop_quietly(self, graph: ox.NamedNode) -> None:
         with contextlib.suppress(OSError, RuntimeError):  # the next open drops it anyway
-            self._store.remove_graph(graph)
+            if self._store.contains_named_graph(graph):
+                self._store.remove_graph(graph)
+
+    def _remove_bulk_leftovers(self) -> None:
+        """Delete the SST files of an interrupted ``bulk_load``. RocksDB moves the
+        ones it ingests into the store under its own names, so a ``bulk-*.sst`` left in
+        the directory belongs to no one; only the holder of the write lock runs this."""
+        if self.path is None:
+            return
+        for leftover in self.path.glob("bulk-*.sst"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
     def _recover(self) -> None:
         """Drop batch graphs no metadata points at: the data of a load killed before
@@ -394,6 +517,22 @@ class OxigraphStore:
         for graph in list(self._store.named_graphs()):
             if isinstance(graph, ox.NamedNode) and graph.value.startswith(BATCH_PREFIX) and graph.value not in current:
                 self._store.remove_graph(graph)
+
+    def _upgrade(self) -> None:
+        """Bring a store written by an older layout (or a new, empty one) to ``LAYOUT``:
+        materialise the live data in the default graph and set the counters, in one
+        transaction."""
+        if self._layout() >= LAYOUT:
+            return
+        self._store.update(
+            f"""PREFIX q: <{_Q}>
+            CLEAR SILENT DEFAULT ;
+            INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{_META}> {{ ?g a q:IngestBatch }} GRAPH ?g {{ ?s ?p ?o }} }} ;
+            DELETE WHERE {{ GRAPH <{_META}> {{ <{_META}> ?p ?o }} }} ;
+            INSERT {{ GRAPH <{_META}> {{ <{_META}> q:storeLayout {LAYOUT} ; q:liveTriples ?n ; q:batchCount ?b }} }}
+            WHERE {{ {{ SELECT (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o }} }}
+                     {{ SELECT (COUNT(*) AS ?b) WHERE {{ GRAPH <{_META}> {{ ?g a q:IngestBatch }} }} }} }}"""
+        )
 
     def close(self) -> None:
         if not self.read_only:
