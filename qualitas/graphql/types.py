@@ -12,6 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
+from strawberry.types import Info
+
+from qualitas.reasoning import i18n
+from qualitas.reasoning import trace as trace_queries
 
 
 @strawberry.type(description="A text with its language tag (BCP 47).")
@@ -145,6 +149,10 @@ class ParameterCheck:
     tolerance: Decimal | None
     within_tolerance: bool | None
 
+    @strawberry.field(description="The unit's symbol for display (°C, MPa, s); `unit` is the QUDT code")
+    def unit_symbol(self) -> str | None:
+        return i18n.unit_symbol(self.unit) if self.unit else None
+
 
 @strawberry.type
 class RunTrace:
@@ -220,6 +228,22 @@ class AffectedLot:
     id: str
     lot_number: str
     part_number: str | None
+
+    @strawberry.field(
+        description="The runs that made the lot, with the reverse trace's checks: the equipment's "
+        "calibration at run time and the parameters against the set in force."
+    )
+    def produced_by(self, info: Info) -> list[RunTrace]:
+        return convert(trace_queries.producing_runs(info.context["store"], self.id))  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Failed checks on the lot and on the runs that made it (expired calibration, "
+        "material mismatch, parameters out of tolerance, parameter set not in force)."
+    )
+    def findings(self, info: Info) -> list[Finding]:
+        store = info.context["store"]
+        runs = trace_queries.producing_runs(store, self.id)
+        return convert(trace_queries.lot_findings(store, self.id, runs))  # type: ignore[no-any-return]
 
 
 @strawberry.type(description="Every lot and unit made from one lot, directly or through sub-assemblies.")

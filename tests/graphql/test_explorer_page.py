@@ -12,6 +12,7 @@ run inside pytest-asyncio's event loop.
 
 from __future__ import annotations
 
+import itertools
 import json
 import zipfile
 from collections.abc import Iterator
@@ -379,4 +380,199 @@ def test_gap_report_and_pack_download(server: Server, page: tuple[Page, PageProb
     with zipfile.ZipFile(saved) as zf:
         assert "manifest.json" in zf.namelist()
         assert "gap-report/gap-report.pdf" in zf.namelist()
+    assert problems.errors == []
+
+
+# ---------------------------------------------------------------- layout, failure paths, units (issue 14, item 22)
+
+ARTIFACTS = REPO / "test-artifacts"
+#: Complaint B's way to the expired calibration: complaint, vehicle, vehicle assembly, pack,
+#: pack assembly, cell lot, formation run, formation cabinet, its certificate.
+PATH_B = [
+    COMPLAINT_B,
+    "LFVEV5A26R0005128",
+    "VA-241120-5128",
+    "BP75-24-001337",
+    "PA-240815-02",
+    CELL_LOT,
+    "FM-240802-12",
+    "FC-12",
+    "CAL-FC12-2023",
+]
+#: Complaint A's ways to the cover-flap lot with the wrong material (and its test report) and
+#: to the injection moulding run with parameters out of tolerance.
+PATHS_A = [
+    [
+        COMPLAINT_A,
+        "LFVEV5A28R0004711",
+        "VA-241104-4711",
+        "CPC-240918",
+        "AS-240918-02",
+        "NPP-24-0913",
+        "CTI-NB-NPP-24-0913",
+    ],
+    ["AS-240918-02", "FLP-240917", "IM-240917-07"],
+]
+EDGES_JS = """els => els.map(e => ({
+  source: e.getAttribute('data-source'), target: e.getAttribute('data-target'),
+  relation: e.getAttribute('data-relation'), path: e.getAttribute('data-failure-path'),
+  stroke: getComputedStyle(e).stroke}))"""
+#: Every box on the page whose content is wider than the box (cut off or spilling over),
+#: and every node label whose drawn text is not the whole name.
+OVERFLOW_JS = """() => {
+  const out = [];
+  for (const e of document.querySelectorAll('body *')) {
+    if ((e.closest('svg') && !e.closest('foreignObject')) || e.closest('.visually-hidden')) continue;
+    if (e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) {
+      out.push(`${e.tagName}.${e.className}: ${e.textContent.slice(0, 60)}`);
+    }
+  }
+  for (const g of document.querySelectorAll('#graph .node')) {
+    const name = g.getAttribute('data-label');
+    const label = g.querySelector('.node-text .label');
+    if (!label || label.textContent !== name) out.push(`label of ${name} drawn as ${label && label.textContent}`);
+    const box = g.querySelector('rect.box').getBoundingClientRect();
+    const text = g.querySelector('.node-text').getBoundingClientRect();
+    if (text.right > box.right + 1 || text.bottom > box.bottom + 1 ||
+        text.left < box.left - 1 || text.top < box.top - 1) {
+      out.push(`text of ${name} runs out of its box`);
+    }
+  }
+  return out;
+}"""
+
+
+def _ids_by_label(page: Page) -> dict[str, str]:
+    return {label: n["id"] for label, n in _nodes(page).items()}
+
+
+def _red_edges(page: Page) -> list[dict[str, str]]:
+    edges = page.eval_on_selector_all("#graph path.edge", EDGES_JS)
+    return [e for e in edges if e["path"] == "true"]
+
+
+def _assert_red_path(page: Page, labels: list[str]) -> None:
+    ids = _ids_by_label(page)
+    red = {frozenset((e["source"], e["target"])): e for e in _red_edges(page)}
+    for a, b in itertools.pairwise(labels):
+        edge = red.get(frozenset((ids[a], ids[b])))
+        assert edge is not None, f"no red edge between {a} and {b}"
+        assert edge["stroke"] == "rgb(220, 38, 38)", f"{a} - {b} is drawn {edge['stroke']}"
+
+
+def test_the_path_to_each_failed_check_is_drawn_red(server: Server, page: tuple[Page, PageProblems]) -> None:
+    tab, problems = page
+    _open(tab, server)
+    _trace(tab, COMPLAINT_B)
+    _assert_red_path(tab, PATH_B)
+    # Only that path is red: eight edges, no edge off it (not the vehicle line's calibration).
+    ids = _ids_by_label(tab)
+    assert len(_red_edges(tab)) == len(PATH_B) - 1
+    on_path = {ids[label] for label in PATH_B}
+    assert all({e["source"], e["target"]} <= on_path for e in _red_edges(tab))
+    nodes = _nodes(tab)
+    assert nodes["VA-241120-5128"]["failed"] == "false"  # on the way, not failed itself
+    assert tab.locator(f'{_node(tab, "ProductionRun", "VA-241120-5128")}[data-on-path="true"]').count() == 1
+    assert tab.locator(f'{_node(tab, "Equipment", "VA-LINE-1")}[data-on-path="false"]').count() == 1
+
+    _trace(tab, COMPLAINT_A)
+    expect(tab.locator("#summary")).to_contain_text(f"Complaint {COMPLAINT_A}")  # the new drawing, not B's
+    for path in PATHS_A:
+        _assert_red_path(tab, path)
+    assert problems.errors == []
+
+
+@pytest.mark.parametrize("width", [1440, 1024])
+def test_layout_fits_the_window_with_whole_readable_names(server: Server, browser: Browser, width: int) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        _open(tab, server)
+        _trace(tab, COMPLAINT_B)
+        tab.click(_node(tab, "Equipment", "FC-12"))
+        expect(tab.locator("#details-body")).to_contain_text("CAL-FC12-2023")
+
+        scroll_width, inner_width = tab.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert scroll_width <= inner_width, f"the page scrolls sideways at {width} px: {scroll_width} > {inner_width}"
+        assert tab.evaluate(OVERFLOW_JS) == []
+        # Fit to width: the drawing never needs a scroll bar of its own.
+        drawn, room = tab.evaluate(
+            "() => [Number(document.querySelector('#graph svg').getAttribute('width')), "
+            "document.querySelector('#graph').clientWidth]"
+        )
+        assert drawn <= room
+        if width == 1440:
+            # Readable: the labels are drawn at 11 px or more (12 px at actual size).
+            scale, font = tab.evaluate(
+                "() => { const s = document.querySelector('#graph svg');"
+                " return [Number(s.getAttribute('width')) / Number(s.getAttribute('data-width')),"
+                " parseFloat(getComputedStyle(document.querySelector('#graph .node-text .label')).fontSize)]; }"
+            )
+            assert font * scale >= 11, f"labels drawn at {font * scale:.1f} px"
+
+        shot = ARTIFACTS / f"trace-explorer-{width}.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 50_000
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_units_are_shown_with_their_symbols(server: Server, page: tuple[Page, PageProblems]) -> None:
+    tab, problems = page
+    _open(tab, server)
+    _trace(tab, COMPLAINT_A)
+    tab.click(_node(tab, "ProductionRun", "IM-240917-07"))
+    details = tab.locator("#details-body")
+    for shown in ("18.1 s", "60.4 MPa", "284.2 °C", "275 ± 5 °C", "65 ± 3 MPa"):
+        expect(details).to_contain_text(shown)
+    expect(tab.locator("#findings")).to_contain_text("Melt temperature was 284.2 °C, outside 275 ± 5 °C")
+    text = tab.locator("body").inner_text()
+    for code in ("DEG_C", "MegaPA", " SEC"):
+        assert code not in text
+    assert problems.errors == []
+
+
+def test_lot_view_links_to_the_bad_calibration(server: Server, page: tuple[Page, PageProblems]) -> None:
+    tab, problems = page
+    _open(tab, server)
+    _trace(tab, CELL_LOT)
+    expect(tab.locator("#summary")).to_contain_text("made in FM-240802-12 on FC-12")
+    nodes = _nodes(tab)
+    assert nodes["FC-12"]["failed"] == "true"
+    assert nodes["CAL-FC12-2023"]["failed"] == "true"
+    _assert_red_path(tab, [CELL_LOT, "FM-240802-12", "FC-12", "CAL-FC12-2023"])
+    expect(tab.locator("#findings [data-finding-kind]")).to_have_count(1)
+    expect(tab.locator("#findings [data-finding-kind='calibration_invalid']")).to_contain_text("CAL-FC12-2023")
+
+    tab.click(_node(tab, "Lot", CELL_LOT))
+    made_by = tab.locator("#details-body table.made-by")
+    expect(made_by).to_contain_text("FM-240802-12")
+    expect(made_by.locator("tr.failed")).to_have_count(1)
+    link = made_by.locator(f'[data-select="{nodes["CAL-FC12-2023"]["id"]}"]')
+    expect(link).to_have_text("CAL-FC12-2023")
+    link.click()
+    expect(tab.locator(_node(tab, "CalibrationCertificate", "CAL-FC12-2023"))).to_have_attribute("aria-pressed", "true")
+    expect(tab.locator("#details-body")).to_contain_text("Valid until")
+    expect(tab.locator("#details-body")).to_contain_text("2024-06-30")
+    assert problems.errors == []
+
+
+def test_a_note_about_findings_is_not_numbered_as_one(server: Server, page: tuple[Page, PageProblems]) -> None:
+    tab, problems = page
+    _open(tab, server)
+    _trace(tab, "ALC-24-0731")  # a bought-in lot with no failed check
+    expect(tab.locator("#summary")).to_contain_text("Recall scope of lot ALC-24-0731")
+    expect(tab.locator("#findings li")).to_have_count(0)
+    note = tab.locator("#findings-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("No failed checks on lot ALC-24-0731")
+
+    _trace(tab, COMPLAINT_B)
+    expect(tab.locator("#summary")).to_contain_text(f"Complaint {COMPLAINT_B}")
+    expect(tab.locator("#findings li")).to_have_count(1)
+    expect(note).to_be_hidden()
     assert problems.errors == []

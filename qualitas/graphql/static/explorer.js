@@ -15,6 +15,11 @@
 //   data-failed    "true" when a finding names the node (subject or evidence) or a check on it
 //                  failed (expired calibration, material mismatch, parameter out of tolerance,
 //                  parameter set not in force), else "false"
+//   data-on-path   "true" when the node lies on the path from the root to a failed check
+// and every edge is an SVG <path class="edge"> with data-source, data-target (node IRIs),
+// data-relation and data-failure-path ("true", drawn red, on the way from the root to a
+// failed check). A node's label and kind are HTML in a <foreignObject> (.node-text > .label,
+// .kind) that wraps long names instead of cutting them.
 "use strict";
 
 (() => {
@@ -50,7 +55,7 @@
            equipment { id equipmentId name calibratedAtRun
                        calibrations { id number issuer validFrom validUntil validAtRun } }
            parameterSetUsed parameterSetInForce
-           parameters { parameter name actual unit nominal tolerance withinTolerance }
+           parameters { parameter name actual unit unitSymbol nominal tolerance withinTolerance }
            consumed produced }
     nodes { id kind label }
     edges { source target relation }
@@ -58,9 +63,18 @@
   }
 }`;
 
+  const RUN_FIELDS = `id runId step stepName startedAt endedAt
+           equipment { id equipmentId name calibratedAtRun
+                       calibrations { id number issuer validFrom validUntil validAtRun } }
+           parameterSetUsed parameterSetInForce
+           parameters { parameter name actual unit unitSymbol nominal tolerance withinTolerance }
+           consumed produced`;
+
   const RECALL_QUERY = `query RecallScope($id: String!) {
   recallScope(lotId: $id) {
-    lot { id lotNumber partNumber }
+    lot { id lotNumber partNumber
+          producedBy { ${RUN_FIELDS} }
+          findings { kind severity subject messageEn messageZh expected actual evidence } }
     lots { id lotNumber partNumber }
     units { id serial product complaints { complaintId receivedOn text } }
   }
@@ -256,6 +270,7 @@
       this.edges = [];
       this.findings = [];
       this.failedBy = new Map(); // node id -> [reason]
+      this.onPath = new Set(); // node ids on the way from the root to a failed check
       this.trace = null;
       this.recall = null;
     }
@@ -266,7 +281,9 @@
     }
 
     addEdge(source, target, relation) {
-      if (this.nodes.has(source) && this.nodes.has(target)) this.edges.push({ source, target, relation });
+      if (!this.nodes.has(source) || !this.nodes.has(target)) return;
+      if (this.edges.some((e) => e.source === source && e.target === target && e.relation === relation)) return;
+      this.edges.push({ source, target, relation, failurePath: false });
     }
 
     fail(id, reason) {
@@ -281,6 +298,74 @@
     }
   }
 
+  /**
+   * Which way each relation points upstream, from a complaint (or a lot) towards what made
+   * it: +1 follows the edge source -> target, -1 goes against it. A relation not listed is
+   * followed both ways.
+   */
+  const UPSTREAM = new Map([
+    ["concernsUnit", 1], ["consumed", 1], ["equipment", 1], ["hasCalibration", 1], ["suppliedBy", 1],
+    ["produced", -1], ["declarationFor", -1], ["reportFor", -1],
+  ]);
+
+  /**
+   * Mark the path from the root to each failed node: a breadth-first search upstream from
+   * the root (shortest path, ties broken by node id so the drawing is deterministic), then
+   * back from each failed node to the root along the search tree. Every edge on the way
+   * gets failurePath, every node on it onPath.
+   */
+  function markFailurePaths(model) {
+    const upstream = new Map([...model.nodes.keys()].map((id) => [id, []]));
+    for (const e of model.edges) {
+      const way = UPSTREAM.get(e.relation);
+      if (way !== -1) upstream.get(e.source).push([e.target, e]);
+      if (way !== 1) upstream.get(e.target).push([e.source, e]);
+    }
+    for (const list of upstream.values()) list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const via = new Map([[model.rootId, null]]);
+    const queue = [model.rootId];
+    while (queue.length > 0) {
+      const id = queue.shift();
+      for (const [next, edge] of upstream.get(id) || []) {
+        if (via.has(next)) continue;
+        via.set(next, edge);
+        queue.push(next);
+      }
+    }
+    for (const failed of model.failedBy.keys()) {
+      if (!via.has(failed)) continue;
+      let id = failed;
+      while (id !== model.rootId) {
+        model.onPath.add(id);
+        const edge = via.get(id);
+        edge.failurePath = true;
+        id = edge.source === id ? edge.target : edge.source;
+      }
+      model.onPath.add(model.rootId);
+    }
+  }
+
+  /** Add a run, its equipment and calibration certificates, with the failed checks on them. */
+  function addRun(model, run) {
+    model.addNode(run.id, "ProductionRun", run.runId);
+    if (run.parameterSetUsed && run.parameterSetInForce && run.parameterSetUsed !== run.parameterSetInForce) {
+      model.fail(run.id, "parameter_set_outdated");
+    }
+    if (run.parameters.some((p) => p.withinTolerance === false)) model.fail(run.id, "parameter_out_of_tolerance");
+    const equipment = run.equipment;
+    if (!equipment) return;
+    model.addNode(equipment.id, "Equipment", equipment.equipmentId);
+    model.addEdge(run.id, equipment.id, "equipment");
+    for (const cal of equipment.calibrations) {
+      model.addNode(cal.id, "CalibrationCertificate", cal.number);
+      model.addEdge(equipment.id, cal.id, "hasCalibration");
+    }
+    if (!equipment.calibratedAtRun) {
+      model.fail(equipment.id, "calibration_invalid");
+      for (const cal of equipment.calibrations) if (!cal.validAtRun) model.fail(cal.id, "calibration_invalid");
+    }
+  }
+
   function traceModel(trace) {
     const model = new Model({ mode: "trace", rootId: trace.complaint.id, title: trace.complaint.complaintId });
     model.trace = trace;
@@ -292,18 +377,8 @@
       for (const id of f.evidence || []) model.fail(id, f.kind);
     }
     // The checks again from the trace's own fields, so a failed check is marked even where
-    // the findings list names only its subject.
-    for (const run of trace.runs) {
-      if (run.parameterSetUsed && run.parameterSetInForce && run.parameterSetUsed !== run.parameterSetInForce) {
-        model.fail(run.id, "parameter_set_outdated");
-      }
-      if (run.parameters.some((p) => p.withinTolerance === false)) model.fail(run.id, "parameter_out_of_tolerance");
-      const equipment = run.equipment;
-      if (equipment && !equipment.calibratedAtRun) {
-        model.fail(equipment.id, "calibration_invalid");
-        for (const cal of equipment.calibrations) if (!cal.validAtRun) model.fail(cal.id, "calibration_invalid");
-      }
-    }
+    // the findings list names only its subject (the trace already has every node drawn).
+    for (const run of trace.runs) addRun(model, run);
     for (const lot of trace.lots) {
       for (const check of lot.materialChecks) {
         if (check.matches) continue;
@@ -311,6 +386,7 @@
         for (const report of lot.testReports) if (report.number === check.testReport) model.fail(report.id, "material_mismatch");
       }
     }
+    markFailurePaths(model);
     return model;
   }
 
@@ -319,6 +395,16 @@
     const model = new Model({ mode: "recall", rootId: root.id, title: root.lotNumber });
     model.recall = scope;
     model.addNode(root.id, "Lot", root.lotNumber);
+    // Upstream of the lot: the runs that made it, their equipment and its calibration.
+    for (const run of root.producedBy) {
+      addRun(model, run);
+      model.addEdge(run.id, root.id, "produced");
+    }
+    model.findings = root.findings;
+    for (const f of root.findings) {
+      model.fail(f.subject, f.kind);
+      for (const id of f.evidence || []) model.fail(id, f.kind);
+    }
     for (const lot of scope.lots) {
       model.addNode(lot.id, "Lot", lot.lotNumber);
       model.addEdge(root.id, lot.id, "usedIn");
@@ -332,16 +418,56 @@
         model.addEdge(id, unit.id, "concernsUnit");
       }
     }
+    markFailurePaths(model);
     return model;
   }
 
   // ---------------------------------------------------------------- layout
 
-  const NODE_W = 160;
-  const NODE_H = 44;
-  const COL_W = 206;
-  const ROW_H = 56;
-  const MARGIN = 24;
+  // Node geometry in drawing units (CSS pixels at actual size). Columns are narrow enough
+  // that a nine-column trace (complaint ... supplier) fits a 1,440 px window at about
+  // actual size; long names wrap inside their box instead of being cut.
+  const NODE_W = 136;
+  const COL_GAP = 26;
+  const ROW_GAP = 10;
+  const MARGIN = 14;
+  const TEXT_X = 12; // after the kind band
+  const TEXT_W = NODE_W - TEXT_X - 10;
+  const MIN_H = 40;
+
+  const XHTML_NS = "http://www.w3.org/1999/xhtml";
+
+  /** The HTML a node's box holds: its label and kind, wrapping where they are long. */
+  function nodeText(node) {
+    const box = document.createElementNS(XHTML_NS, "div");
+    box.setAttribute("class", "node-text");
+    const label = document.createElementNS(XHTML_NS, "div");
+    label.setAttribute("class", "label");
+    label.textContent = node.label;
+    const kind = document.createElementNS(XHTML_NS, "div");
+    kind.setAttribute("class", "kind");
+    kind.textContent = KIND_NAME.get(node.kind) || node.kind;
+    box.append(label, kind);
+    return box;
+  }
+
+  /** Each node's box height: its text laid out by the browser at TEXT_W, in an SVG off screen. */
+  function measure(model) {
+    const probe = svg("svg", { class: "trace-graph measure", "aria-hidden": "true", width: TEXT_W, height: 10 });
+    const texts = new Map();
+    for (const node of model.nodes.values()) {
+      const text = nodeText(node);
+      texts.set(node.id, text);
+      const holder = svg("foreignObject", { x: 0, y: 0, width: TEXT_W, height: 1000 });
+      holder.append(text);
+      probe.append(holder);
+    }
+    document.body.append(probe);
+    const heights = new Map();
+    for (const [id, text] of texts) heights.set(id, Math.max(MIN_H, Math.ceil(text.getBoundingClientRect().height)));
+    probe.remove();
+    return heights;
+  }
 
   /**
    * Layered layout: columns are breadth-first distances from the root (edges taken both
@@ -349,7 +475,7 @@
    * neighbours in the column before (fewer crossings). Deterministic: the same trace always
    * gives the same drawing.
    */
-  function layout(model) {
+  function layout(model, heights) {
     const neighbours = new Map([...model.nodes.keys()].map((id) => [id, new Set()]));
     for (const e of model.edges) {
       neighbours.get(e.source).add(e.target);
@@ -391,24 +517,38 @@
       column.forEach((id, i) => row.set(id, i));
     });
 
-    const tallest = Math.max(...columns.map((c) => c.length));
-    const height = MARGIN * 2 + tallest * ROW_H;
+    const columnHeight = (column) =>
+      column.reduce((sum, id) => sum + heights.get(id), 0) + ROW_GAP * (column.length - 1);
+    const tallest = Math.max(...columns.map(columnHeight));
     const position = new Map();
     columns.forEach((column, d) => {
-      const top = MARGIN + ((tallest - column.length) * ROW_H) / 2;
-      column.forEach((id, i) => position.set(id, { x: MARGIN + d * COL_W, y: top + i * ROW_H, column: d }));
+      let y = MARGIN + (tallest - columnHeight(column)) / 2;
+      for (const id of column) {
+        const h = heights.get(id);
+        position.set(id, { x: MARGIN + d * (NODE_W + COL_GAP), y, h, mid: y + h / 2, column: d });
+        y += h + ROW_GAP;
+      }
     });
-    return { position, width: MARGIN * 2 + (columns.length - 1) * COL_W + NODE_W, height };
+    return {
+      position,
+      width: MARGIN * 2 + columns.length * NODE_W + (columns.length - 1) * COL_GAP,
+      height: MARGIN * 2 + tallest,
+    };
   }
 
   // ---------------------------------------------------------------- drawing
 
-  function truncate(text, max) {
-    return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  function arrowMarker(id, cls) {
+    const marker = svg("marker", {
+      id, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: "userSpaceOnUse",
+      orient: "auto-start-reverse",
+    });
+    marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", class: cls }));
+    return marker;
   }
 
   function drawGraph(model) {
-    const { position, width, height } = layout(model);
+    const { position, width, height } = layout(model, measure(model));
     const root = svg("svg", {
       viewBox: `0 0 ${width} ${height}`,
       width,
@@ -420,32 +560,36 @@
       class: "trace-graph",
     });
     const defs = svg("defs");
-    const marker = svg("marker", {
-      id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse",
-    });
-    marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }));
-    defs.append(marker);
+    defs.append(arrowMarker("arrow", "arrowhead"), arrowMarker("arrow-failed", "arrowhead failed"));
     root.append(defs);
 
+    // Red edges last, so no grey edge is drawn over the failure path.
+    const edges = [...model.edges].sort((p, q) => Number(p.failurePath) - Number(q.failurePath));
     const edgeLayer = svg("g", { class: "edges", "aria-hidden": "true" });
-    for (const e of model.edges) {
+    for (const e of edges) {
       const a = position.get(e.source);
       const b = position.get(e.target);
       let d;
       if (a.column === b.column) {
         const x = a.x + NODE_W;
-        const bend = x + 40;
-        d = `M ${x} ${a.y + NODE_H / 2} C ${bend} ${a.y + NODE_H / 2}, ${bend} ${b.y + NODE_H / 2}, ${x} ${b.y + NODE_H / 2}`;
+        const bend = x + COL_GAP * 0.8;
+        d = `M ${x} ${a.mid} C ${bend} ${a.mid}, ${bend} ${b.mid}, ${x} ${b.mid}`;
       } else {
         const forward = a.column < b.column;
         const x1 = forward ? a.x + NODE_W : a.x;
         const x2 = forward ? b.x : b.x + NODE_W;
         const mid = (x1 + x2) / 2;
-        d = `M ${x1} ${a.y + NODE_H / 2} C ${mid} ${a.y + NODE_H / 2}, ${mid} ${b.y + NODE_H / 2}, ${x2} ${b.y + NODE_H / 2}`;
+        d = `M ${x1} ${a.mid} C ${mid} ${a.mid}, ${mid} ${b.mid}, ${x2} ${b.mid}`;
       }
-      const failed = model.failedBy.has(e.source) && model.failedBy.has(e.target);
-      const path = svg("path", { d, class: failed ? "edge failed" : "edge", "marker-end": "url(#arrow)" });
+      const path = svg("path", {
+        d,
+        class: e.failurePath ? "edge failed" : "edge",
+        "marker-end": e.failurePath ? "url(#arrow-failed)" : "url(#arrow)",
+      });
+      path.setAttribute("data-source", e.source);
+      path.setAttribute("data-target", e.target);
       path.setAttribute("data-relation", e.relation);
+      path.setAttribute("data-failure-path", e.failurePath ? "true" : "false");
       const title = svg("title");
       title.textContent = `${model.nodes.get(e.source).label} ${e.relation} ${model.nodes.get(e.target).label}`;
       path.append(title);
@@ -460,11 +604,12 @@
       return a.column - b.column || a.y - b.y;
     });
     for (const node of ordered) {
-      const { x, y } = position.get(node.id);
+      const { x, y, h } = position.get(node.id);
       const failed = model.failedBy.has(node.id);
+      const onPath = model.onPath.has(node.id);
       const kindName = KIND_NAME.get(node.kind) || node.kind;
       const g = svg("g", {
-        class: `node ${kindClass(node.kind)}${failed ? " failed" : ""}`,
+        class: `node ${kindClass(node.kind)}${failed ? " failed" : ""}${onPath ? " on-path" : ""}`,
         transform: `translate(${x} ${y})`,
         tabindex: 0,
         role: "button",
@@ -474,23 +619,22 @@
       g.setAttribute("data-kind", node.kind);
       g.setAttribute("data-label", node.label);
       g.setAttribute("data-failed", failed ? "true" : "false");
-      g.setAttribute(
-        "aria-label",
-        `${kindName} ${node.label}${failed ? `, failed check: ${model.failedBy.get(node.id).join(", ")}` : ""}`,
-      );
+      g.setAttribute("data-on-path", onPath ? "true" : "false");
+      const note = failed
+        ? `, failed check: ${model.failedBy.get(node.id).join(", ")}`
+        : onPath ? ", on the path to a failed check" : "";
+      g.setAttribute("aria-label", `${kindName} ${node.label}${note}`);
       const title = svg("title");
       title.textContent = `${kindName}: ${node.label}${failed ? " (failed check)" : ""}`;
       g.append(title);
-      g.append(svg("rect", { class: "box", width: NODE_W, height: NODE_H, rx: 6, ry: 6 }));
-      g.append(svg("rect", { class: "band", width: 8, height: NODE_H, rx: 3, ry: 3 }));
-      const label = svg("text", { class: "label", x: 16, y: 20 });
-      label.textContent = truncate(node.label, 20);
-      const kind = svg("text", { class: "kind", x: 16, y: 36 });
-      kind.textContent = kindName;
-      g.append(label, kind);
+      g.append(svg("rect", { class: "box", width: NODE_W, height: h, rx: 6, ry: 6 }));
+      g.append(svg("rect", { class: "band", width: 7, height: h, rx: 3, ry: 3 }));
+      const text = svg("foreignObject", { x: TEXT_X, y: 0, width: TEXT_W, height: h });
+      text.append(nodeText(node));
+      g.append(text);
       if (failed) {
-        const badge = svg("g", { class: "badge", transform: `translate(${NODE_W - 14} 14)` });
-        badge.append(svg("circle", { r: 9 }));
+        const badge = svg("g", { class: "badge", transform: `translate(${NODE_W - 3} 3)` });
+        badge.append(svg("circle", { r: 8 }));
         const mark = svg("text", { y: 4.5, "text-anchor": "middle" });
         mark.textContent = "!";
         badge.append(mark);
@@ -537,8 +681,8 @@
     return item;
   }
 
-  function runsWithEquipment(trace, id) {
-    return trace.runs.filter((r) => r.equipment && r.equipment.id === id);
+  function runsWithEquipment(runs, id) {
+    return runs.filter((r) => r.equipment && r.equipment.id === id);
   }
 
   function traceDetails(model, node) {
@@ -564,6 +708,7 @@
           ["Supplier", lot.supplier ? `${lot.supplier.name || lot.supplier.supplierId} (${lot.supplier.country || "?"})` : "in-house"],
           ["Designed material", lot.designedMaterials.join(", ")],
         ]));
+        parts.push(...madeBy(model, lot.id, t.runs.filter((r) => r.produced.includes(lot.id))));
         if (lot.materialChecks.length) {
           parts.push(table(
             "Material checks (as designed vs. as built)",
@@ -596,8 +741,63 @@
             ["Material", doc.material], ["For lot", lot.lotNumber]]));
         }
       }
-    } else if (node.kind === "ProductionRun") {
-      const run = t.runs.find((r) => r.id === node.id);
+    } else {
+      parts.push(...runDetails(node, t.runs));
+    }
+    return parts;
+  }
+
+  /** A quantity with its unit's symbol (18.1 s, 275 ± 5 °C), never the QUDT code. */
+  function quantity(value, p, tolerance = null) {
+    const symbol = p.unitSymbol ? ` ${p.unitSymbol}` : "";
+    return tolerance === null ? `${value}${symbol}` : `${value} ± ${tolerance ?? "?"}${symbol}`;
+  }
+
+  /** A button that selects (and focuses) another node of the drawing: a link inside the graph. */
+  function nodeLink(id, text) {
+    const button = el("button", { type: "button", class: "link node-link", "data-select": id, text });
+    button.addEventListener("click", () => select(id, { focus: true }));
+    return button;
+  }
+
+  /**
+   * How a lot was made: each run that produced it, on which equipment, and whether that
+   * equipment was in calibration then, with a link to each certificate (the bad one first
+   * in line, marked as failed).
+   */
+  function madeBy(model, lotId, runs) {
+    if (!runs.length) return [];
+    const rows = el("tbody");
+    for (const run of runs) {
+      const eq = run.equipment;
+      const cals = eq ? eq.calibrations : [];
+      const bad = eq && !eq.calibratedAtRun;
+      const certificates = el("td", {});
+      if (!cals.length) certificates.append(eq ? "none on record" : "");
+      cals.forEach((cal, i) => {
+        if (i > 0) certificates.append(", ");
+        certificates.append(model.nodes.has(cal.id) ? nodeLink(cal.id, cal.number) : cal.number);
+        certificates.append(` (${cal.validFrom} to ${cal.validUntil}${cal.validAtRun ? "" : ", not valid at the run"})`);
+      });
+      rows.append(el("tr", { class: bad ? "failed" : null },
+        el("td", {}, model.nodes.has(run.id) ? nodeLink(run.id, run.runId) : run.runId),
+        el("td", { text: run.startedAt }),
+        el("td", {}, eq ? (model.nodes.has(eq.id) ? nodeLink(eq.id, eq.equipmentId) : eq.equipmentId) : "none"),
+        certificates,
+        el("td", { text: eq ? yesNo(eq.calibratedAtRun) : "unknown" })));
+    }
+    return [el("table", { class: "made-by", "data-lot": lotId },
+      el("caption", { text: "Made by" }),
+      el("thead", {}, el("tr", {}, ...["Run", "Started", "Equipment", "Calibration", "Calibrated at run"]
+        .map((h) => el("th", { scope: "col", text: h })))),
+      rows)];
+  }
+
+  /** Details of a run, a piece of equipment or a calibration certificate, from the runs drawn. */
+  function runDetails(node, runs) {
+    const parts = [];
+    if (node.kind === "ProductionRun") {
+      const run = runs.find((r) => r.id === node.id);
       if (run) {
         parts.push(dl([
           ["Run", run.runId], ["Step", [run.step, run.stepName].filter(Boolean).join(" · ")],
@@ -610,8 +810,8 @@
             "Parameters against the set in force",
             ["Parameter", "Actual", "Nominal ± tolerance", "Within tolerance"],
             run.parameters.map((p) => ({
-              cells: [p.name || p.parameter, `${p.actual}${p.unit ? ` ${p.unit}` : ""}`,
-                p.nominal === null ? "" : `${p.nominal} ± ${p.tolerance ?? "?"}`, yesNo(p.withinTolerance)],
+              cells: [p.name || p.parameter, quantity(p.actual, p),
+                p.nominal === null ? "" : quantity(p.nominal, p, p.tolerance), yesNo(p.withinTolerance)],
               p,
             })),
             (row) => row.p.withinTolerance === false,
@@ -619,25 +819,25 @@
         }
       }
     } else if (node.kind === "Equipment") {
-      const runs = runsWithEquipment(t, node.id);
-      if (runs.length) {
-        const eq = runs[0].equipment;
+      const used = runsWithEquipment(runs, node.id);
+      if (used.length) {
+        const eq = used[0].equipment;
         parts.push(dl([["Equipment", eq.equipmentId], ["Name", eq.name]]));
         parts.push(table(
           "Calibrated at run",
           ["Run", "Started", "Calibrated"],
-          runs.map((r) => ({ cells: [r.runId, r.startedAt, yesNo(r.equipment.calibratedAtRun)], r })),
+          used.map((r) => ({ cells: [r.runId, r.startedAt, yesNo(r.equipment.calibratedAtRun)], r })),
           (row) => !row.r.equipment.calibratedAtRun,
         ));
-        parts.push(calibrationTable(runs));
+        parts.push(calibrationTable(used));
       }
     } else if (node.kind === "CalibrationCertificate") {
-      const runs = t.runs.filter((r) => r.equipment && r.equipment.calibrations.some((c) => c.id === node.id));
-      if (runs.length) {
-        const cal = runs[0].equipment.calibrations.find((c) => c.id === node.id);
+      const used = runs.filter((r) => r.equipment && r.equipment.calibrations.some((c) => c.id === node.id));
+      if (used.length) {
+        const cal = used[0].equipment.calibrations.find((c) => c.id === node.id);
         parts.push(dl([["Certificate", cal.number], ["Issuer", cal.issuer], ["Valid from", cal.validFrom],
-          ["Valid until", cal.validUntil], ["Equipment", runs[0].equipment.equipmentId]]));
-        parts.push(calibrationTable(runs, node.id));
+          ["Valid until", cal.validUntil], ["Equipment", used[0].equipment.equipmentId]]));
+        parts.push(calibrationTable(used, node.id));
       }
     }
     return parts;
@@ -667,6 +867,7 @@
       if (lot) parts.push(dl([["Lot", lot.lotNumber], ["Part number", lot.partNumber]]));
       if (node.id === scope.lot.id) {
         parts.push(dl([["Lots made from it", String(scope.lots.length)], ["Units made from it", String(scope.units.length)]]));
+        parts.push(...madeBy(model, scope.lot.id, scope.lot.producedBy));
       }
     } else if (node.kind === "SerialUnit") {
       const unit = scope.units.find((u) => u.id === node.id);
@@ -687,6 +888,8 @@
         });
         parts.push(button);
       }
+    } else {
+      parts.push(...runDetails(node, scope.lot.producedBy));
     }
     return parts;
   }
@@ -720,7 +923,7 @@
 
   let current = null;
 
-  function select(id, { focus = false } = {}) {
+  function select(id, { focus = false, reveal = false } = {}) {
     if (!current) return;
     for (const g of document.querySelectorAll("#graph .node")) {
       const on = g.getAttribute("data-node-id") === id;
@@ -730,6 +933,11 @@
       if (on) g.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
     showDetails(current, id);
+    // Below the drawing (windows under 1,800 px), the details would open out of sight.
+    const details = $("details");
+    if (reveal && details.getBoundingClientRect().top > window.innerHeight - 80) {
+      details.scrollIntoView({ block: "nearest" });
+    }
   }
 
   // Fit to width (the default) scales the drawing down to the canvas; actual size scrolls.
@@ -760,12 +968,20 @@
       el("p", { class: "hint", text: "Click a node (or focus it and press Enter) to see its details." }),
     );
 
+    // Findings are numbered; a remark about them is a note, never "finding 1".
     const findings = $("findings");
     findings.replaceChildren();
     for (const f of model.findings) findings.append(findingItem(f, model, { withButton: true }));
-    if (model.findings.length === 0) {
-      findings.append(el("li", { class: "none", text: model.mode === "trace" ? "No failed checks on this trace." : "Findings are listed on a complaint's reverse trace." }));
+    findings.hidden = model.findings.length === 0;
+    let note = "";
+    if (model.mode === "trace" && model.findings.length === 0) note = "No failed checks on this trace.";
+    if (model.mode === "recall") {
+      note = model.findings.length === 0
+        ? `No failed checks on lot ${model.title} or on the runs that made it.` : "";
+      note += `${note ? " " : ""}Checks further upstream, and on the units made from the lot, ` +
+        "are on each complaint's reverse trace: click a complaint, then Trace.";
     }
+    show("findings-note", note);
 
     const summary = $("summary");
     summary.replaceChildren();
@@ -784,9 +1000,12 @@
       $("compliance").hidden = false;
     } else {
       const s = model.recall;
+      const made = s.lot.producedBy.map((r) => `${r.runId}${r.equipment ? ` on ${r.equipment.equipmentId}` : ""}`);
       summary.append(
         el("strong", { text: `Recall scope of lot ${s.lot.lotNumber}` }),
+        made.length ? ` · made in ${made.join(", ")}` : "",
         ` · ${s.lots.length} lots and ${s.units.length} units made from it`,
+        ` · ${s.lot.findings.length} findings`,
       );
       $("compliance").hidden = true;
     }
@@ -799,6 +1018,7 @@
     $("result").hidden = true;
     $("graph").replaceChildren();
     $("findings").replaceChildren();
+    show("findings-note", "");
     $("gap-result").replaceChildren();
     $("pack-result").replaceChildren();
   }
@@ -918,17 +1138,24 @@
     }
   }
 
+  // Only the latest whoami answer counts: the one asked on page load may come back after
+  // the one asked on sign-in, and must not overwrite it with "Not signed in".
+  let whoamiAsked = 0;
+
   async function refreshWhoami() {
     const line = $("whoami");
     const key = apiKey();
+    const asked = ++whoamiAsked;
     $("signout").hidden = !key;
     try {
       const who = (await gql(WHOAMI_QUERY)).whoami;
+      if (asked !== whoamiAsked) return;
       if (who && who.role) line.textContent = `Signed in as ${who.name} (${who.role}).`;
       else if (who) line.textContent = `Not signed in (${who.name}).`;
       else line.textContent = "Not signed in.";
       line.classList.remove("error");
     } catch (err) {
+      if (asked !== whoamiAsked) return;
       line.textContent = key ? err.message : `Not signed in. ${err.message}`;
       line.classList.add("error");
     }
@@ -961,7 +1188,7 @@
     if (!g) return;
     if (event.type === "keydown" && event.key !== "Enter" && event.key !== " ") return;
     event.preventDefault();
-    select(g.getAttribute("data-node-id"));
+    select(g.getAttribute("data-node-id"), { reveal: true });
   }
 
   document.addEventListener("DOMContentLoaded", () => {
