@@ -25,9 +25,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from qualitas.errors import QualitasError, mapping_for
+from qualitas.errors import InputError, QualitasError, StoreBusyError, mapping_for
 from qualitas.settings import Settings
-from qualitas.store import GraphStore, open_store
+from qualitas.store import GraphStore, LoadResult, open_store
 
 app = typer.Typer(
     help="Qualitas: knowledge-graph compliance and trace server.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -120,10 +120,10 @@ def _run(action: Callable[[], None]) -> None:
 # ---------------------------------------------------------------- store set-up
 
 
-def _ensure_ontology(store: GraphStore, agent: str) -> None:
+def _ensure_ontology(store: GraphStore, agent: str) -> LoadResult:
     from qualitas.ontology import ONTOLOGY_FILE
 
-    store.load_file(ONTOLOGY_FILE, format="turtle", source="qualitas-ontology.ttl", agent=agent)
+    return store.load_file(ONTOLOGY_FILE, format="turtle", source="qualitas-ontology.ttl", agent=agent)
 
 
 @app.command()
@@ -131,9 +131,13 @@ def init() -> None:
     """Create the store (if missing) and load the ontology into it."""
 
     def action() -> None:
+        from qualitas.audit import audited_load, open_audit_log
+
         settings = _settings()
         with _open() as store:
-            _ensure_ontology(store, _agent(settings))
+            trail = open_audit_log(settings)
+            with audited_load(trail, store, actor=_agent(settings), source="qualitas-ontology.ttl") as loaded:
+                loaded.results = [_ensure_ontology(store, _agent(settings))]
             out.print(f"store ready at {settings.store} ({store.triple_count()} triples)")
 
     _run(action)
@@ -144,6 +148,13 @@ def load(
     files: Annotated[list[Path], typer.Argument(help="Files to load, each as its own batch.")],
     format: Annotated[str | None, typer.Option("--format", help="Format name when the suffix does not tell.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Name the batch's source (one file); default: the file's absolute path."),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a source already loaded with other content.")
+    ] = False,
     columns: Annotated[
         Path | None, typer.Option("--columns", help="YAML column mapping (field: [header, ...]) for CSV/XLSX exports.")
     ] = None,
@@ -151,19 +162,46 @@ def load(
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX worksheet.")] = None,
     revision: Annotated[str | None, typer.Option("--revision", help="BOM revision where rows give none.")] = None,
     root: Annotated[str | None, typer.Option("--root", help="Top assembly when a BOM lists only components.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="QUALITAS_API_KEY",
+            show_envvar=True,
+            help="API key for handing the files to a running server that holds the store.",
+        ),
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (goes into the audit record).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Load files: RDF (Turtle, N-Triples, JSON-LD, RDF/XML), BOM CSV/XLSX, IPC-1752A XML,
     GS1 EPCIS 2.0 JSON-LD, MES runs and process specs, test reports, calibration
-    certificates and complaints (CSV/JSON). Each file is one batch; run `--format`
-    names with `qualitas formats`."""
+    certificates and complaints (CSV/JSON). Each file is one batch, known by its
+    absolute path (or --source); changed content for a loaded source needs --replace;
+    run `--format` names with `qualitas formats`. While `qualitas serve` holds the store,
+    the files go to the server (loadFiles), authenticated with --api-key."""
     from qualitas import ingest
 
     def action() -> None:
         settings = _settings()
-        with (
-            _open() as store,
-            Progress(
+        if source is not None and len(files) != 1:
+            raise InputError(f"--source names one file's batch; {len(files)} files were given")
+        sources = [ingest.source_identity(path, source) for path in files]
+        options = {
+            "columns": ingest.load_mapping(columns) if columns else None,
+            "encoding": encoding,
+            "sheet": sheet,
+            "revision": revision,
+            "root": root,
+        }
+        try:
+            store = open_store(settings.store)
+        except StoreBusyError:
+            _load_through_server(settings, files, sources, options, format, dry_run, replace, api_key, reason, json_out)
+            return
+        results: list[Any] = []
+        try:
+            with Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 DownloadColumn(),
@@ -171,44 +209,174 @@ def load(
                 console=err,
                 transient=True,
                 disable=json_out or not err.is_terminal,
-            ) as bar,
-        ):
+            ) as bar:
 
-            def progress(path: Path) -> Callable[[int, int], None]:
-                if json_out or not err.is_terminal:
-                    return _plain_progress(path)
-                task = bar.add_task(f"loading {path.name}", total=path.stat().st_size if path.exists() else None)
-                return lambda done, total: bar.update(task, completed=done, total=total)
+                def progress(path: Path) -> Callable[[int, int], None]:
+                    if json_out or not err.is_terminal:
+                        return _plain_progress(path)
+                    task = bar.add_task(f"loading {path.name}", total=path.stat().st_size if path.exists() else None)
+                    return lambda done, total: bar.update(task, completed=done, total=total)
 
-            options = {
-                "columns": ingest.load_mapping(columns) if columns else None,
-                "encoding": encoding,
-                "sheet": sheet,
-                "revision": revision,
-                "root": root,
-            }
-            kwargs: dict[str, Any] = {
-                "format": format,
-                "agent": _agent(settings),
-                "progress": progress,
-                "options": options,
-            }
-            if dry_run:
-                kwargs["dry_run"] = True
-            from qualitas.audit import audited_load, open_audit_log
+                from qualitas.audit import audited_load, open_audit_log
 
-            trail = None if dry_run else open_audit_log(settings)
-            with audited_load(trail, store, actor=_agent(settings), paths=files, format=format) as loaded:
-                results = loaded.results = ingest.load_paths(store, files, **kwargs)
+                trail = None if dry_run else open_audit_log(settings)
+                # Each file is one unit: its batch and its audit record (kill -9 between
+                # files leaves every committed file recorded, see qualitas.audit._pending).
+                for path, name in zip(files, sources, strict=True):
+                    with audited_load(
+                        trail, store, actor=_agent(settings), source=name, paths=[path], format=format, why=reason
+                    ) as loaded:
+                        loaded.results = ingest.load_paths(
+                            store,
+                            [path],
+                            format=format,
+                            agent=_agent(settings),
+                            dry_run=dry_run,
+                            progress=progress,
+                            options=options,
+                            source=source,
+                            replace=replace,
+                        )
+                    results.extend(loaded.results)
+                    if not json_out:
+                        _print_load(loaded.results[0])
+        finally:
+            store.close()
         if json_out:
             _print_json(results)
             return
-        counts: dict[str, int] = {}
-        for r in results:
-            counts[r.status] = counts.get(r.status, 0) + 1
-            reason = f": {r.message}" if getattr(r, "message", None) else ""
-            out.print(f"{r.source}: {r.status} ({r.triples} triples){reason}", highlight=False)
-        out.print("summary: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), highlight=False)
+        _print_summary(results)
+
+    _run(action)
+
+
+def _print_load(r: Any) -> None:
+    """``SOURCE: added (N triples)``, ``SOURCE: replaced (N triples -> M triples)``, ..."""
+    reason = f": {r.message}" if getattr(r, "message", None) else ""
+    if r.status in ("replaced", "retracted"):
+        counts = f"{r.previous_triples} triples -> {r.triples} triples"
+    else:
+        counts = f"{r.triples} triples"
+    out.print(f"{r.source}: {r.status} ({counts}){reason}", highlight=False, soft_wrap=True)
+
+
+def _print_summary(results: list[Any]) -> None:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    out.print("summary: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), highlight=False)
+
+
+def _load_through_server(
+    settings: Settings,
+    files: list[Path],
+    sources: list[str],
+    options: dict[str, object],
+    format: str | None,
+    dry_run: bool,
+    replace: bool,
+    api_key: str | None,
+    reason: str | None,
+    json_out: bool,
+) -> None:
+    """The store is held by a running server: hand the files to it (loadFiles) and show
+    its progress, or say exactly what to do."""
+    from qualitas.ingest.remote import load_via_server, remote_error, running_server
+
+    note = running_server(settings.store)
+    if note is None:
+        raise StoreBusyError(
+            f"the store {settings.store} is held open for writing by another process; if it is `qualitas "
+            "serve`, start it again with this version (it then announces itself and `qualitas load` hands "
+            "it the files), otherwise wait for that process to finish"
+        )
+    given = sorted(k for k, v in options.items() if v is not None)
+    if given:
+        raise InputError(
+            f"the store is held by the server at {note.url}, and --{', --'.join(given)} cannot be sent to it; "
+            "stop the server and run this command again"
+        )
+    for path in files:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file", file=str(path))
+    reporters = [_plain_progress(path, min_bytes=0) for path in files]
+
+    def progress(index: int, done: int, total: int | None) -> None:
+        if not json_out and total:
+            reporters[index](done, total)
+
+    if not json_out:
+        err.print(f"the store is held by the server at {note.url}; handing it {len(files)} file(s)", highlight=False)
+    results = load_via_server(
+        note,
+        files,
+        api_key=api_key,
+        sources=sources,
+        format=format,
+        dry_run=dry_run,
+        replace=replace,
+        reason=reason,
+        progress=progress,
+    )
+    done = [r for r in results if r.status != "failed"]
+    if json_out:
+        _print_json(done)
+    else:
+        for r in done:
+            _print_load(r)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise remote_error(failed[0].error_code, failed[0].message or "the load failed")
+    if not json_out:
+        _print_summary(done)
+
+
+@app.command()
+def retract(
+    source: Annotated[str, typer.Argument(help="The source to remove: as loaded (absolute path or --source name).")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (goes into the audit record).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Remove a loaded source's batch (audited). A path is matched by its absolute form,
+    so `qualitas retract plantA/bom.csv` works from where it was loaded."""
+
+    def action() -> None:
+        from qualitas.audit import audited_load, open_audit_log
+        from qualitas.errors import NotFoundError
+
+        settings = _settings()
+        with _open() as store:
+            known = {b.source for b in store.batches()}
+            name = source if source in known else str(Path(source).resolve())
+            if name not in known:
+                raise NotFoundError(f"no loaded source {source!r}; `qualitas batches` lists them", source=source)
+            with audited_load(
+                open_audit_log(settings), store, actor=_agent(settings), source=name, why=reason, action="retract"
+            ) as done:
+                done.results = [store.retract(name)]
+        result = done.results[0]
+        if json_out:
+            _print_json(result)
+        else:
+            _print_load(result)
+
+    _run(action)
+
+
+@app.command()
+def batches(json_out: JsonOpt = False) -> None:
+    """List the loaded batches: source, format, triples, when and by whom."""
+
+    def action() -> None:
+        with _open(read_only=True) as store:
+            items = store.batches()
+        if json_out:
+            _print_json(items)
+            return
+        table = Table("source", "format", "triples", "loaded", "by")
+        for b in items:
+            table.add_row(b.source, b.format, str(b.triples), b.loaded_at.isoformat(), b.agent)
+        out.print(table)
 
     _run(action)
 
@@ -216,13 +384,13 @@ def load(
 _PLAIN_PROGRESS_MIN_BYTES = 4 << 20
 
 
-def _plain_progress(path: Path) -> Callable[[int, int], None]:
+def _plain_progress(path: Path, *, min_bytes: int = _PLAIN_PROGRESS_MIN_BYTES) -> Callable[[int, int], None]:
     """Progress for logs (no terminal): one line on stderr per 10 % read, for files
     large enough to take a while."""
     last = [-1]
 
     def report(done: int, total: int) -> None:
-        if total < _PLAIN_PROGRESS_MIN_BYTES:
+        if total < min_bytes:
             return
         tenth = min(10, done * 10 // total)
         if tenth > last[0]:
@@ -263,13 +431,17 @@ def demo_load(json_out: JsonOpt = False) -> None:
         from qualitas.audit import audited_load, open_audit_log
 
         settings = _settings()
-        with _open() as store, audited_load(open_audit_log(settings), store, actor=_agent(settings)) as loaded:
-            _ensure_ontology(store, _agent(settings))
+        trail, agent = open_audit_log(settings), _agent(settings)
+        with _open() as store:
+            # Two changes, each one unit with its own record: the ontology, then the demo data.
+            with audited_load(trail, store, actor=agent, source="qualitas-ontology.ttl") as ontology:
+                ontology.results = [_ensure_ontology(store, agent)]
             sha = hashlib.sha256(_demo_bytes()).hexdigest()
-            result = store.load_triples(
-                demo_graph(), source="qualitas-demo", sha256=sha, agent=_agent(settings), format="generated"
-            )
-            loaded.results = [result]
+            with audited_load(trail, store, actor=agent, source="qualitas-demo") as loaded:
+                result = store.load_triples(
+                    demo_graph(), source="qualitas-demo", sha256=sha, agent=agent, format="generated"
+                )
+                loaded.results = [result]
         if json_out:
             _print_json(result)
         else:
@@ -471,19 +643,29 @@ def serve(
     from qualitas.graphql.app import create_app
 
     def action() -> None:
+        from qualitas.audit import open_audit_log, reconcile
+        from qualitas.ingest.remote import announce, withdraw
+
         settings = _settings()
+        with _open() as store:  # changes a crash or a full disk left without their record get it now
+            reconcile(open_audit_log(settings), store)
         application = create_app(settings)
         base = f"http://{host or settings.host}:{port or settings.port}"
         ide = " (GraphiQL)" if settings.introspection_enabled else ""
         err.print(f"trace explorer at {base}/ · GraphQL{ide} at {base}/graphql", highlight=False)
-        uvicorn.run(
-            application,
-            host=host or settings.host,
-            port=port or settings.port,
-            log_level="info",
-            ws_max_size=settings.max_body_bytes,  # the body limit holds for WebSocket messages too
-            timeout_keep_alive=5,
-        )
+        # `qualitas load` finds the server here while it holds the store, and hands it the files.
+        announce(settings.store, url=base, ingest_dir=settings.ingest_dir)
+        try:
+            uvicorn.run(
+                application,
+                host=host or settings.host,
+                port=port or settings.port,
+                log_level="info",
+                ws_max_size=settings.max_body_bytes,  # the body limit holds for WebSocket messages too
+                timeout_keep_alive=5,
+            )
+        finally:
+            withdraw(settings.store)
 
     _run(action)
 

@@ -9,6 +9,7 @@ The tree::
     │   └── ValidationError            parses, but breaks the data model (field, row)
     ├── NotFoundError                  a business key (complaint, lot, product) is unknown
     ├── StoreError                     the graph store failed (I/O, lock, corruption)
+    │   └── StoreBusyError             another process holds the store open for writing
     ├── AuditTamperedError             the audit trail was edited, cut or re-anchored
     ├── AuthenticationError            no valid API key or token where one is needed
     ├── PermissionDeniedError          authenticated, but the role may not do this
@@ -71,6 +72,10 @@ class NotFoundError(QualitasError):
 
 class StoreError(QualitasError):
     """The graph store failed; the last committed state is intact."""
+
+
+class StoreBusyError(StoreError):
+    """Another process (e.g. ``qualitas serve``) holds the store open for writing."""
 
 
 class AuthenticationError(QualitasError):

@@ -27,9 +27,13 @@ What each check catches (:meth:`AuditLog.verify`):
 Appends chain from the head anchor, not from the file's last line, so a truncation
 stays visible after later appends (the next record's ``prev`` points at the record
 that is gone). Appends hold an exclusive ``flock`` on the log, so the server and the
-CLI, in separate processes, chain correctly. A crash between writing a record and
-moving the anchor leaves one unanchored record, which ``verify`` reports; it is not
-silently adopted, because anyone can compute a plain sha256.
+CLI, in separate processes, chain correctly. An append is all or nothing: the record
+is first announced in ``audit.next`` (seq, hash and offset under the same keyed MAC as
+the head), then written, then anchored; a failed write (a full disk) cuts the log back,
+and a crash part-way is finished (the whole announced record is anchored) or undone
+(a partial line is cut off) by the next append or verify. A record after the head
+with no keyed announcement is not adopted, because anyone can compute a plain sha256;
+``verify`` reports it.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
 
 GENESIS = "0" * 64
 _HEAD_FORMAT = "qualitas-audit-head/1"
+_NEXT_FORMAT = "qualitas-audit-next/1"
 _FIELDS = ("seq", "id", "at", "actor", "role", "action", "what", "why", "before", "after", "prev", "hash")
 
 ProblemKind = Literal["unparsable", "edited", "broken_chain", "truncated", "unanchored", "missing_head", "bad_head"]
@@ -161,6 +166,7 @@ class AuditLog:
     def __init__(self, path: Path | str, *, secret: str) -> None:
         self.path = Path(path)
         self.head_path = self.path.with_suffix(".head")
+        self.next_path = self.path.with_suffix(".next")  # the record being appended, see append()
         self._secret = secret.encode()
 
     def __repr__(self) -> str:
@@ -190,15 +196,7 @@ class AuditLog:
 
     def _write_head(self, head: _Head) -> None:
         data = {"format": _HEAD_FORMAT, "seq": head.seq, "hash": head.hash, "mac": self._mac(head.seq, head.hash)}
-        tmp = self.head_path.with_name(f".{self.head_path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        try:
-            os.write(fd, canonical(data) + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.head_path)
-        _fsync_dir(self.head_path.parent)
+        _replace_file(self.head_path, canonical(data) + b"\n")
 
     @contextlib.contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[int]:
@@ -248,18 +246,27 @@ class AuditLog:
         before: str | None = None,
         after: str | None = None,
         at: dt.datetime | None = None,
+        id: str | None = None,
     ) -> AuditRecord:
         """Append one record and move the head anchor to it; returns the record.
 
         Refuses (:class:`AuditTamperedError`) while the head anchor is missing or forged
         and the log is not empty: chaining onto an untrusted head would hide the damage.
+
+        All or nothing: the record is announced first (``audit.next``, keyed like the
+        head), then written, then anchored. A failure (a full disk) cuts the log back to
+        where it was and raises :class:`StoreError`; a crash part-way is finished or
+        undone by the next append or verify (:meth:`_finish_interrupted_append`), so the
+        chain never holds two records with one seq. ``id`` is the record's id when the
+        caller chose it beforehand (a pending change, see :mod:`qualitas.audit._hooks`).
         """
         when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         with self._locked(exclusive=True) as fd:
+            self._finish_interrupted_append(fd)
             head = self._head_for_append(fd)
             body: dict[str, Any] = {
                 "seq": head.seq + 1,
-                "id": str(uuid.uuid4()),
+                "id": id or str(uuid.uuid4()),
                 "at": when.isoformat(timespec="microseconds"),
                 "actor": actor,
                 "role": role,
@@ -272,13 +279,90 @@ class AuditLog:
             }
             body["hash"] = record_hash(body)
             line = canonical(body) + b"\n"
+            offset = os.fstat(fd).st_size
             try:
-                os.write(fd, line)
+                self._write_next(seq=body["seq"], digest=body["hash"], offset=offset)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot write the audit log {self.path}: {exc}; no record was written", file=str(self.path)
+                ) from exc
+            try:
+                _write_all(fd, line)
                 os.fsync(fd)
                 self._write_head(_Head(seq=body["seq"], hash=body["hash"]))
             except OSError as exc:
-                raise StoreError(f"cannot write the audit log {self.path}: {exc}", file=str(self.path)) from exc
+                self._undo_append(fd, offset)
+                raise StoreError(
+                    f"cannot write the audit log {self.path}: {exc}; no record was written", file=str(self.path)
+                ) from exc
+            with contextlib.suppress(OSError):
+                self.next_path.unlink()
         return _record(body)
+
+    # -------------------------------------------------------------- all-or-nothing appends
+
+    def _next_mac(self, seq: int, digest: str, offset: int) -> str:
+        message = f"{_NEXT_FORMAT}\n{seq}\n{digest}\n{offset}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def _write_next(self, *, seq: int, digest: str, offset: int) -> None:
+        data = {"format": _NEXT_FORMAT, "seq": seq, "hash": digest, "offset": offset}
+        data["mac"] = self._next_mac(seq, digest, offset)
+        _replace_file(self.next_path, canonical(data) + b"\n")
+
+    def _undo_append(self, fd: int, offset: int) -> None:
+        """Cut the log back to ``offset`` after a failed write; the announcement stays
+        if even that fails, so the next append or verify finishes the job."""
+        try:
+            os.ftruncate(fd, offset)
+            os.fsync(fd)
+        except OSError:
+            return
+        with contextlib.suppress(OSError):
+            self.next_path.unlink()
+
+    def _finish_interrupted_append(self, fd: int) -> None:
+        """After a crash inside :meth:`append` (``audit.next`` left behind): anchor the
+        announced record if it was written whole and chains to the head, else cut off
+        what was written of it. An announcement whose MAC fails is left for
+        :meth:`verify` to report: without the key nobody may move the head."""
+        try:
+            data = json.loads(self.next_path.read_bytes())
+            seq, digest, offset, mac = int(data["seq"]), str(data["hash"]), int(data["offset"]), str(data["mac"])
+        except FileNotFoundError:
+            return
+        except (ValueError, KeyError, TypeError):
+            return
+        if not hmac.compare_digest(mac, self._next_mac(seq, digest, offset)):
+            return
+        head, problem = self._read_head()
+        if problem is not None:
+            return
+        if head is not None and (head.seq, head.hash) == (seq, digest):
+            pass  # anchored already; only the clean-up was missed
+        else:
+            os.lseek(fd, offset, os.SEEK_SET)
+            tail = b""
+            while chunk := os.read(fd, 1 << 16):
+                tail += chunk
+            try:
+                written = json.loads(tail) if tail.endswith(b"\n") and tail.count(b"\n") == 1 else None
+            except ValueError:
+                written = None
+            previous = head.hash if head is not None else GENESIS
+            whole = (
+                isinstance(written, dict)
+                and (written.get("seq"), written.get("hash"), written.get("prev")) == (seq, digest, previous)
+                and record_hash(written) == digest
+                and seq == (head.seq if head is not None else 0) + 1
+            )
+            if whole:
+                self._write_head(_Head(seq=seq, hash=digest))
+            elif os.fstat(fd).st_size >= offset:
+                os.ftruncate(fd, offset)
+                os.fsync(fd)
+        with contextlib.suppress(OSError):
+            self.next_path.unlink()
 
     # -------------------------------------------------------------- reading
 
@@ -333,7 +417,11 @@ class AuditLog:
 
     def verify(self) -> AuditVerification:
         """Check every record's hash, the chain (seq and prev) and the head anchor;
-        reports the first problem with its line number."""
+        reports the first problem with its line number. An append a crash interrupted
+        is first finished or undone (see :meth:`append`)."""
+        if self.next_path.exists():
+            with self._locked(exclusive=True) as fd:
+                self._finish_interrupted_append(fd)
         with self._locked(exclusive=False):
             head, head_problem = self._read_head()
             count, last_seq, last_hash = 0, 0, GENESIS
@@ -415,6 +503,33 @@ def _check_head(head: _Head | None, last_seq: int, last_hash: str, name: str) ->
 
 def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until all of ``data`` is written (a short write is how a nearly full
+    disk or a file size limit first shows)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (a temporary file, fsync, rename); on a
+    failure the temporary file goes and ``path`` is as it was."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -38,13 +38,35 @@ def _log(path: Path | None) -> AuditLog:
     return AuditLog(path, secret=settings.secret_key) if path is not None else open_audit_log(settings)
 
 
+def _reconcile(trail: AuditLog) -> None:
+    """Write the records of changes a crash or a full disk left pending (see
+    ``qualitas.audit._pending``); a read-only view of the store is enough, so this works
+    beside a running server."""
+    from qualitas import cli as root
+    from qualitas.audit import pending, reconcile
+    from qualitas.store import open_store
+
+    if not any(True for _ in pending(trail)):
+        return
+    settings = root._settings()
+    if not (Path(settings.store) / "CURRENT").exists():
+        return
+    store = open_store(settings.store, read_only=True)
+    try:
+        reconcile(trail, store)
+    finally:
+        store.close()
+
+
 @audit_app.command("verify")
 def verify(log: LogOpt = None, json_out: JsonOpt = False) -> None:
     """Check every record's hash, the chain and the keyed head anchor."""
     from qualitas import cli as root
 
     def action() -> None:
-        result = _log(log).verify()
+        trail = _log(log)
+        _reconcile(trail)
+        result = trail.verify()
         if json_out:
             root._print_json(result)
         if not result.ok:

@@ -42,9 +42,10 @@ from qualitas.errors import (
     LimitExceededError,
     NotFoundError,
     QualitasError,
+    mapping_for,
 )
 from qualitas.graphql._errors import graphql_error as _error
-from qualitas.ingest import FORMATS, PlannedLoad, detect_format, load_paths
+from qualitas.ingest import FORMATS, PlannedLoad, detect_format, load_paths, source_identity
 from qualitas.settings import Settings
 from qualitas.store import GraphStore, LoadResult
 
@@ -111,6 +112,7 @@ class FileStatus:
 
     file: str
     path: Path
+    source: str | None = None  # the batch's source; None: the file's absolute path
     phase: LoadFilePhase = LoadFilePhase.QUEUED
     format: str | None = None
     bytes_done: int = 0
@@ -120,6 +122,7 @@ class FileStatus:
     triples: int = 0
     previous_triples: int = 0
     message: str | None = None
+    error_code: str | None = None
     _last_report: float = 0.0
 
 
@@ -132,6 +135,7 @@ class Job:
     agent: str
     format: str | None = None
     dry_run: bool = False
+    replace: bool = False
     reason: str | None = None
     state: LoadJobState = LoadJobState.QUEUED
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -201,19 +205,26 @@ class LoadJobs:
         root: Path | None = None,
         role: str | None = None,
         audit: AuditLog | None = None,
+        sources: list[str] | None = None,
+        replace: bool = False,
     ) -> Job:
         """Queue a job loading ``files`` (name as given, resolved path) and return it
         at once; it runs when the jobs before it are done. ``root`` is cut from
         messages so they name files as the caller did. With an ``audit`` log, each file
-        loaded (not dry runs) appends a ``load`` record, as ``qualitas load`` does."""
+        loaded (not dry runs) appends a ``load`` record, as ``qualitas load`` does.
+        ``sources`` name the files' batches (default: their absolute paths); a changed
+        file of a loaded source is refused unless ``replace``."""
         if audit is not None and not dry_run:
             audit.ensure_writable()  # refuse now, not after loading, if the trail cannot take the records
         job = Job(
             id=uuid.uuid4().hex,
-            files=[FileStatus(name, path) for name, path in files],
+            files=[
+                FileStatus(name, path, source=sources[i] if sources else None) for i, (name, path) in enumerate(files)
+            ],
             agent=agent,
             format=format,
             dry_run=dry_run,
+            replace=replace,
             reason=reason,
             role=role,
             audit=audit,
@@ -299,8 +310,9 @@ class LoadJobs:
                 return report
 
             try:
-                result = await asyncio.to_thread(_load_one, store, job, f.path, progress)
+                result = await asyncio.to_thread(_load_one, store, job, f, progress)
             except QualitasError as exc:
+                f.error_code = mapping_for(exc).graphql_code
                 self._fail_file(job, index, messages(str(exc)))
                 return
             except Exception as exc:  # a bug in a parser must still end the job, not hang it
@@ -331,13 +343,27 @@ class LoadJobs:
 
 
 def _load_one(
-    store: GraphStore, job: Job, path: Path, progress: Callable[[Path], Callable[[int, int], None]]
+    store: GraphStore, job: Job, f: FileStatus, progress: Callable[[Path], Callable[[int, int], None]]
 ) -> tuple[str, LoadResult | PlannedLoad]:
-    """In the worker thread: detect the format and load (or dry-run) one file."""
+    """In the worker thread: detect the format and load (or dry-run) one file, the
+    change and its audit record one recoverable unit."""
+    path = f.path
     fmt = detect_format(path, job.format)
     trail = None if job.dry_run else job.audit
-    with audited_load(trail, store, actor=job.agent, role=job.role, paths=[path], format=fmt, why=job.reason) as done:
-        [result] = load_paths(store, [path], format=fmt, agent=job.agent, dry_run=job.dry_run, progress=progress)
+    source = source_identity(path, f.source)
+    with audited_load(
+        trail, store, actor=job.agent, role=job.role, source=source, paths=[path], format=fmt, why=job.reason
+    ) as done:
+        [result] = load_paths(
+            store,
+            [path],
+            format=fmt,
+            agent=job.agent,
+            dry_run=job.dry_run,
+            progress=progress,
+            source=f.source,
+            replace=job.replace,
+        )
         done.results = [result]
     return fmt, result
 
@@ -429,6 +455,9 @@ class LoadFile:
     triples: int
     previous_triples: int = strawberry.field(description="Triples of the batch this one replaced.")
     message: str | None = strawberry.field(description="Why the file failed or was refused (file and line or row).")
+    error_code: str | None = strawberry.field(
+        description="The error code of a failed file (as in GraphQL errors' extensions.code, e.g. PARSE_ERROR)."
+    )
 
 
 @strawberry.type(description="A load of files from the ingest folder, each file its own all-or-nothing batch.")
@@ -468,6 +497,7 @@ def _file(f: FileStatus) -> LoadFile:
         triples=f.triples,
         previous_triples=f.previous_triples,
         message=f.message,
+        error_code=f.error_code,
     )
 
 
@@ -517,7 +547,9 @@ class IngestMutation:
     @strawberry.mutation(
         description="Load files from the server's ingest folder (paths relative to it), each as its own "
         "batch, in a background job; returns the job at once. Follow it with the ingestProgress "
-        "subscription or the loadJob query. The recorded agent is the caller."
+        "subscription or the loadJob query. The recorded agent is the caller. A batch is known by its "
+        "source: the file's absolute path on the server, or the matching entry of `sources`; loading "
+        "changed content for a source already loaded is refused unless `replace` is true."
     )
     async def load_files(
         self,
@@ -526,6 +558,8 @@ class IngestMutation:
         format: str | None = None,
         dry_run: bool = False,
         reason: str | None = None,
+        sources: list[str] | None = None,
+        replace: bool = False,
     ) -> LoadJob:
         try:
             jobs = _jobs(info)
@@ -536,6 +570,8 @@ class IngestMutation:
                 raise LimitExceededError(f"{len(files)} files in one job; the most is {MAX_FILES}", limit=MAX_FILES)
             if format is not None and format not in FORMATS:
                 raise InputError(f"unknown format {format!r}; expected one of {sorted(FORMATS)}", format=format)
+            if sources is not None and len(sources) != len(files):
+                raise InputError(f"{len(sources)} sources for {len(files)} files; give one source per file")
             resolved = [(name, resolve_drop_file(root, name)) for name in files]
             job = jobs.submit(
                 info.context["store"],
@@ -547,6 +583,8 @@ class IngestMutation:
                 root=root,
                 role=getattr(info.context.get("principal"), "role", None),
                 audit=info.context.get("audit"),
+                sources=sources,
+                replace=replace,
             )
         except QualitasError as exc:
             raise _error(exc) from exc

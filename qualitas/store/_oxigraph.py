@@ -47,7 +47,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib import Literal as RLiteral
 from rdflib.term import Node
 
-from qualitas.errors import InputError, NotFoundError, ParseError, StoreError
+from qualitas.errors import InputError, NotFoundError, ParseError, StoreBusyError, StoreError
 from qualitas.ontology.namespaces import GRAPH, META_GRAPH, PREFIXES
 from qualitas.store._base import BatchInfo, LoadResult, LoadStatus, Progress, Row
 
@@ -209,10 +209,13 @@ class OxigraphStore:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(self.path))
         except OSError as exc:
-            hint = ""
             if "lock" in str(exc).lower():
-                hint = " (another qualitas process, e.g. `qualitas serve`, holds it open for writing)"
-            raise StoreError(f"cannot open store {self.path}{hint}: {exc}") from exc
+                raise StoreBusyError(
+                    f"cannot open store {self.path}: another qualitas process, e.g. `qualitas serve`, "
+                    f"holds it open for writing ({exc})",
+                    store=str(self.path),
+                ) from exc
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._write_lock = threading.Lock()
         if not read_only:
             self._remove_bulk_leftovers()

@@ -90,7 +90,9 @@ def test_demo_load_and_pack_command_are_recorded(tmp_path: Path) -> None:
     done = cli("pack", "AG-125", "--market", "VN", "--date", "2026-03-01", "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     log = AuditLog(tmp_path / "audit" / "audit.jsonl", secret="s")
-    load, pack = log.records()
+    # one record per committed change: the ontology, the demo data, then the pack
+    ontology, load, pack = log.records()
+    assert (ontology.action, ontology.what["files"][0]["source"]) == ("load", "qualitas-ontology.ttl")
     assert (load.action, load.actor, load.what["files"][0]["source"]) == ("load", "dana", "qualitas-demo")
     assert load.before != load.after
     assert (pack.action, pack.actor, pack.what["product"], pack.what["market"]) == (
@@ -116,7 +118,9 @@ def test_a_load_is_refused_before_it_runs_when_the_trail_cannot_take_its_record(
     store = open_store(None)
     ran = []
     try:
-        with pytest.raises(AuditTamperedError, match="MAC does not match"), audited_load(other_key, store, actor="a"):
+        with pytest.raises(AuditTamperedError, match="MAC does not match"), audited_load(
+            other_key, store, actor="a", source="s"
+        ):
             ran.append(True)
     finally:
         store.close()

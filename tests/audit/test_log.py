@@ -239,7 +239,7 @@ def test_audit_verify_command_exit_codes(tmp_path: Path) -> None:
     [record] = trail.records()
     assert record.action == "load" and record.before != record.after
     [file] = record.what["files"]
-    assert file["source"] == "extra.ttl" and file["triples"] == 1 and file["status"] == "added"
+    assert file["source"] == str(data.resolve()) and file["triples"] == 1 and file["status"] == "added"
     assert file["format"] == "turtle" and len(file["sha256"]) == 64
 
     ok = _cli("audit", "verify", store=store)
