@@ -19,7 +19,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.installed-run
 
-## run: install, load the demo data once, print a demo API key, serve the trace explorer at
+## run: install, load the demo data once (the installation's random secret is made then, in
+## .qualitas/secret.key, mode 0600), print a demo API key, serve the trace explorer at
 ## http://$(HOST):$(PORT)/ and GraphQL + GraphiQL at http://$(HOST):$(PORT)/graphql
 run: $(VENV)/.installed-run
 	$(BIN)/qualitas demo load

@@ -6,6 +6,8 @@ import time, so tests and the CLI can point at different stores.
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -25,7 +27,10 @@ class Settings(BaseSettings):
     ``QUALITAS_HOST``    address ``serve`` binds to (default ``127.0.0.1``)
     ``QUALITAS_PORT``    port (default ``8000``)
     ``QUALITAS_ENVIRONMENT``  ``development`` (default) or ``production``
-    ``QUALITAS_SECRET_KEY``   required and non-placeholder in production
+    ``QUALITAS_SECRET_KEY``   signs tokens and anchors the audit trail; required (32+ characters) in
+                              production; in development, unset means the installation's own secret
+    ``QUALITAS_SECRET_FILE``  that per-installation secret, generated on first use with mode 0600
+                              (default ``<store parent>/secret.key``)
     ``QUALITAS_AGENT``   who is recorded as the agent of loads (default: the OS user)
     ``QUALITAS_AUDIT_LOG``  the audit trail file (default ``<store parent>/audit/audit.jsonl``)
     ``QUALITAS_INGEST_DIR``  drop folder the ``loadFiles`` mutation reads from (default: unset, loadFiles off)
@@ -39,6 +44,9 @@ class Settings(BaseSettings):
     ``QUALITAS_MAX_PAGE_SIZE``  largest ``first`` a connection takes (default 100)
     ``QUALITAS_MAX_BODY_BYTES``  largest request body (default 1 MB)
     ``QUALITAS_REQUEST_TIMEOUT_S``  a query still resolving after this is stopped (default 30)
+    ``QUALITAS_RESOLVER_THREADS``  worker threads for blocking resolvers (default 1: rdflib's
+        SPARQL parser, which pySHACL uses, is not thread-safe on first use)
+    ``QUALITAS_AUDIT_REFUSALS_PER_MINUTE``  refused requests recorded per client and minute (default 10)
     ``QUALITAS_INTROSPECTION``  schema introspection and GraphiQL (default: on in development, off in production)
     """
 
@@ -48,7 +56,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     environment: Literal["development", "production"] = "development"
-    secret_key: str = "changethis"
+    #: None: the installation's own random secret (``secret_file``), made on first use.
+    secret_key: str | None = None
+    secret_file: Path | None = None
     agent: str | None = None
     #: The audit trail (JSON Lines); None means ``<store directory's parent>/audit/audit.jsonl``.
     audit_log: Path | None = None
@@ -65,6 +75,8 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     request_timeout_s: float = Field(default=30.0, gt=0)
+    resolver_threads: int = Field(default=1, ge=1, le=64)
+    audit_refusals_per_minute: int = Field(default=10, ge=1, le=10_000)
     introspection: bool | None = None
 
     @property
@@ -73,7 +85,22 @@ class Settings(BaseSettings):
 
     @property
     def uses_placeholder_secret(self) -> bool:
-        return self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS
+        return self.secret_key is not None and self.secret_key.strip().lower() in _PLACEHOLDER_SECRETS
+
+    @property
+    def secret_file_path(self) -> Path:
+        return self.secret_file if self.secret_file is not None else Path(self.store).resolve().parent / "secret.key"
+
+    def signing_secret(self) -> str:
+        """The secret that signs bearer tokens and anchors the audit trail's head.
+
+        ``QUALITAS_SECRET_KEY`` where set; otherwise (development only) this
+        installation's random secret in :attr:`secret_file_path`, generated on first use
+        with permissions 0600. Never a public default: a placeholder anyone knows would
+        let anyone rewrite the audit trail and re-anchor it (21 CFR 11.10(e))."""
+        if self.secret_key is not None:
+            return self.secret_key
+        return installation_secret(self.secret_file_path)
 
     @property
     def introspection_enabled(self) -> bool:
@@ -81,12 +108,69 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
-        if self.environment == "production" and (self.uses_placeholder_secret or len(self.secret_key) < 32):
+        if self.environment == "production" and (
+            self.secret_key is None or self.uses_placeholder_secret or len(self.secret_key) < 32
+        ):
             raise ConfigError(
                 "QUALITAS_SECRET_KEY must be set to a real secret of at least 32 characters when "
                 "QUALITAS_ENVIRONMENT=production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        if self.uses_placeholder_secret:
+            raise ConfigError(
+                f"QUALITAS_SECRET_KEY={self.secret_key!r} is a public placeholder: anybody could forge tokens "
+                "and re-anchor the audit trail with it. Unset it (each installation then generates its own "
+                "secret, mode 0600, in <store parent>/secret.key) or set a real secret"
+            )
         return self
+
+
+_SECRET_MIN = 32
+
+
+def installation_secret(path: Path) -> str:
+    """The secret in ``path``, made first if missing: 48 random bytes (URL-safe), written
+    to a private temporary file (mode 0600) and linked into place, so two processes
+    starting at once agree on one secret. A file others may read, or one without a
+    secret in it, is refused (:class:`ConfigError`) rather than used or replaced."""
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, (secrets.token_urlsafe(48) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)  # atomic, and never replaces a secret another process wrote first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create the installation secret: {exc.strerror}", file=str(path)) from exc
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    mode = os.stat(path).st_mode  # FileNotFoundError: the caller makes one
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path}: the secret file may be read by others (mode {mode & 0o777:o}); run: chmod 600 {path}",
+            file=str(path),
+        )
+    value = path.read_text(encoding="utf-8").strip()
+    if len(value) < _SECRET_MIN:
+        raise ConfigError(
+            f"{path}: holds no secret of at least {_SECRET_MIN} characters; remove the file to generate a new "
+            "one (bearer tokens made before then stop working, and the audit trail must be started afresh)",
+            file=str(path),
+        )
+    return value
 
 
 @lru_cache(maxsize=1)

@@ -152,6 +152,59 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=default, ensure_ascii=False))
 
 
+#: Caps on what one record holds, so that no caller (a refused anonymous one least of all)
+#: can grow the trail by more than a few kilobytes a record: texts over MAX_TEXT characters
+#: keep their start and say how long they were and their sha256; lists and objects keep
+#: MAX_ITEMS entries; a ``what`` still over MAX_WHAT_BYTES keeps only its keys.
+MAX_TEXT = 2000
+MAX_ITEMS = 1000
+MAX_DEPTH = 12
+MAX_WHAT_BYTES = 64 * 1024
+
+
+def _bounded(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        if len(value) <= MAX_TEXT:
+            return value
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{value[:MAX_TEXT]}… [truncated: {len(value)} characters, sha256 {digest}]"
+    if depth >= MAX_DEPTH and isinstance(value, dict | list):
+        return "[truncated: nested too deep]"
+    if isinstance(value, list):
+        items = [_bounded(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            items.append(f"[truncated: {len(value) - MAX_ITEMS} more items]")
+        return items
+    if isinstance(value, dict):
+        kept = {_bounded(str(k)): _bounded(v, depth + 1) for k, v in list(value.items())[:MAX_ITEMS]}
+        if len(value) > MAX_ITEMS:
+            kept["[truncated]"] = f"{len(value) - MAX_ITEMS} more entries"
+        return kept
+    return value
+
+
+def bounded_what(what: dict[str, Any]) -> dict[str, Any]:
+    """``what`` within the caps above (see :data:`MAX_TEXT`)."""
+    kept: dict[str, Any] = _bounded(what)
+    size = len(canonical(kept))
+    if size <= MAX_WHAT_BYTES:
+        return kept
+    return {
+        "truncated": f"{size} bytes of details over the limit of {MAX_WHAT_BYTES}",
+        "sha256": hashlib.sha256(canonical(kept)).hexdigest(),
+        "keys": [str(k)[:200] for k in list(kept)[:50]],
+    }
+
+
+#: The development default of versions before per-installation secrets: a head anchored
+#: with it is reported as untrustworthy, never accepted.
+_PUBLIC_PLACEHOLDER = b"changethis"
+
+
+def _mac_under(secret: bytes, seq: int, digest: str) -> str:
+    return hmac.new(secret, f"{_HEAD_FORMAT}\n{seq}\n{digest}".encode(), hashlib.sha256).hexdigest()
+
+
 def _record(data: Mapping[str, Any]) -> AuditRecord:
     return AuditRecord(**{name: data[name] for name in _FIELDS})
 
@@ -175,7 +228,7 @@ class AuditLog:
     # -------------------------------------------------------------- head anchor
 
     def _mac(self, seq: int, digest: str) -> str:
-        return hmac.new(self._secret, f"{_HEAD_FORMAT}\n{seq}\n{digest}".encode(), hashlib.sha256).hexdigest()
+        return _mac_under(self._secret, seq, digest)
 
     def _read_head(self) -> tuple[_Head | None, AuditProblem | None]:
         try:
@@ -189,6 +242,14 @@ class AuditLog:
         except (ValueError, KeyError, TypeError):
             return None, AuditProblem("bad_head", f"{self.head_path.name} does not parse")
         if not hmac.compare_digest(mac, self._mac(head.seq, head.hash)):
+            if hmac.compare_digest(mac, _mac_under(_PUBLIC_PLACEHOLDER, head.seq, head.hash)):
+                return None, AuditProblem(
+                    "bad_head",
+                    f"{self.head_path.name} was anchored with the public placeholder secret "
+                    f"{_PUBLIC_PLACEHOLDER.decode()!r} of earlier versions, with which anybody could have "
+                    f"rewritten the trail; it cannot be trusted. Keep {self.path.parent.name}/ as evidence, move it "
+                    "aside and start a new trail (it is signed with this installation's own secret)",
+                )
             return None, AuditProblem(
                 "bad_head", f"{self.head_path.name}: MAC does not match (forged or written with another secret key)"
             )
@@ -271,8 +332,8 @@ class AuditLog:
                 "actor": actor,
                 "role": role,
                 "action": action,
-                "what": _plain(dict(what or {})),
-                "why": why,
+                "what": bounded_what(_plain(dict(what or {}))),
+                "why": None if why is None else _bounded(str(why)),
                 "before": before,
                 "after": after,
                 "prev": head.hash,
@@ -561,7 +622,7 @@ def audit_log_path(settings: Settings) -> Path:
 
 
 def open_audit_log(settings: Settings) -> AuditLog:
-    return AuditLog(audit_log_path(settings), secret=settings.secret_key)
+    return AuditLog(audit_log_path(settings), secret=settings.signing_secret())
 
 
 def file_sha256(path: Path) -> str:

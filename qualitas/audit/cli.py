@@ -35,7 +35,7 @@ def _log(path: Path | None) -> AuditLog:
     from qualitas.audit import AuditLog, open_audit_log
 
     settings = root._settings()
-    return AuditLog(path, secret=settings.secret_key) if path is not None else open_audit_log(settings)
+    return AuditLog(path, secret=settings.signing_secret()) if path is not None else open_audit_log(settings)
 
 
 def _reconcile(trail: AuditLog) -> None:

@@ -8,8 +8,8 @@ then checks the principal's role against the policy table in
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import secrets
 
 from qualitas.auth._principal import ANONYMOUS, ROLES, Principal, Role
 from qualitas.auth._store import ApiKeyInfo, AuthStore, IssuedKey, User
@@ -36,16 +36,15 @@ __all__ = [
 class Authenticator:
     """Credentials to principals, for one server process.
 
-    In development with the placeholder secret, tokens are signed with a random
-    per-process secret (they end when the server restarts) rather than with a
-    secret everybody knows.
+    Tokens are signed with ``settings.signing_secret()``: ``QUALITAS_SECRET_KEY``, or
+    the installation's own random secret, never a secret everybody knows. Only an
+    API key obtains a token (:meth:`token_for`): a token cannot renew itself.
     """
 
     def __init__(self, settings: Settings, *, users: AuthStore | None = None) -> None:
         self.settings = settings
         self.users = users if users is not None else AuthStore(settings.auth_db_path)
-        raw = secrets.token_bytes(32) if settings.uses_placeholder_secret else settings.secret_key.encode()
-        self._secret = hashlib.sha256(b"qualitas-token\0" + raw).digest()
+        self._secret = hashlib.sha256(b"qualitas-token\0" + settings.signing_secret().encode()).digest()
 
     def close(self) -> None:
         self.users.close()
@@ -66,12 +65,15 @@ class Authenticator:
         principal = self.users.active_principal(claims.kid)
         if principal.name != claims.sub:
             raise AuthenticationError("bearer token does not match its key")
-        return principal
+        return dataclasses.replace(principal, by_token=True)
 
     def token_for(self, principal: Principal) -> tuple[str, int]:
         """A bearer token for an authenticated principal, and its lifetime in seconds."""
-        if principal.key_id is None or principal.role is None:
-            raise AuthenticationError("a token is made from an API key")
+        if principal.key_id is None or principal.role is None or principal.by_token:
+            raise AuthenticationError(
+                "a token is made from an API key, not from another token: "
+                "POST /auth/token with 'Authorization: Bearer <API key>'"
+            )
         ttl = self.settings.token_ttl_s
         token = issue_token(
             secret=self._secret, sub=principal.name, role=principal.role, kid=principal.key_id, ttl_s=ttl

@@ -16,12 +16,14 @@ class Principal:
     """An authenticated user (or the anonymous reader, where the settings allow one).
 
     ``role`` is ``None`` only for :data:`ANONYMOUS`; ``key_id`` names the API key or
-    token that authenticated the request (``None`` for local CLI use).
+    token that authenticated the request (``None`` for local CLI use); ``by_token`` says
+    it was a bearer token made from that key, not the key itself.
     """
 
     name: str
     role: Role | None
     key_id: str | None = None
+    by_token: bool = False
 
     @property
     def is_anonymous(self) -> bool:

@@ -7,8 +7,10 @@ Layers::
 
 Every request names its caller with ``Authorization: Bearer <API key or token>``
 (WebSocket clients may send it in ``connection_init`` instead); a wrong credential
-is answered 401 before anything runs. What each role may do is
-:data:`qualitas.graphql.security.POLICY`.
+is answered 401 before anything runs, and recorded in the audit trail (a bounded
+number per client and minute, :class:`~qualitas.graphql.security.RefusalRecorder`).
+What each role may do is :data:`qualitas.graphql.security.POLICY`. Only an API key
+obtains a bearer token at ``POST /auth/token``.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from qualitas.auth import Authenticator, Principal
 from qualitas.edge_adapters.alerts import AlertHub
 from qualitas.errors import AuthenticationError, InputError, PermissionDeniedError
 from qualitas.graphql.audit import AuditExtension
+from qualitas.graphql.graphiql import GraphiQLRouter
 from qualitas.graphql.ingest import LoadJobs
 from qualitas.graphql.packs import add_download_route
-from qualitas.graphql.graphiql import GraphiQLRouter
 from qualitas.graphql.schema import build_schema
-from qualitas.graphql.security import READERS, extensions_for
+from qualitas.graphql.security import READERS, RefusalRecorder, ResolverPool, extensions_for
 from qualitas.settings import Settings
 from qualitas.store import GraphStore, open_store
 
@@ -200,13 +202,46 @@ async def _bad_request(send: Send, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def client_of(connection: HTTPConnection) -> str:
+    """The peer's address, as the refusal rate limit and the audit trail name the client."""
+    return connection.client.host if connection.client is not None else "unknown"
+
+
+def _key_id(authorization: str | None) -> str | None:
+    """The key id a credential claims (``qk_<id>_...``), never the secret part."""
+    credential = (authorization or "").strip().partition(" ")[2].strip()
+    if credential.startswith("qk_") and credential.count("_") >= 2:
+        key_id = credential.split("_")[1]
+        return key_id if len(key_id) == 12 and all(c in "0123456789abcdef" for c in key_id) else None
+    return None
+
+
+def refuse_401(connection: HTTPConnection, exc: AuthenticationError) -> HTTPException:
+    """A 401 for ``exc``, recorded in the audit trail (rate-limited per client)."""
+    recorder: RefusalRecorder = connection.app.state.refusals
+    authorization = connection.headers.get("authorization")
+    recorder.record(
+        client_of(connection),
+        "auth.refused",
+        what={
+            "status": 401,
+            "method": connection.scope.get("method", "WEBSOCKET"),
+            "path": connection.url.path,
+            "reason": exc.message,
+            "keyId": _key_id(authorization),
+            "scheme": (authorization or "").strip().partition(" ")[0][:20] or None,
+        },
+    )
+    return HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"})
+
+
 def _caller(connection: HTTPConnection) -> Principal:
     """The request's principal from its Authorization header; a bad credential is a 401."""
     authenticator: Authenticator = connection.app.state.authenticator
     try:
         return authenticator.from_header(connection.headers.get("authorization"))
     except AuthenticationError as exc:
-        raise HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"}) from exc
+        raise refuse_401(connection, exc) from exc
 
 
 Caller = Annotated[Principal, Depends(_caller)]
@@ -220,6 +255,8 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     authenticator = Authenticator(settings)
     audit = open_audit_log(settings)  # every mutation, load, pack and signature appends a hash-chained record
     jobs = LoadJobs()  # loads started through GraphQL (loadFiles), one at a time, followed by ingestProgress
+    refusals = RefusalRecorder(audit, per_minute=settings.audit_refusals_per_minute)
+    workers = ResolverPool(threads=settings.resolver_threads)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -229,12 +266,16 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
             yield
         finally:
             await jobs.aclose()  # fails queued loads, waits for the running one: never close mid-batch
+            workers.close()  # waits for resolvers still running past their deadline
             if owned:
                 state["store"].close()
             authenticator.close()
 
-    async def context(principal: Caller) -> dict[str, Any]:
+    async def context(principal: Caller, connection: HTTPConnection) -> dict[str, Any]:
         return {
+            "client": client_of(connection),
+            "refusals": refusals,
+            "workers": workers,
             "store": state["store"],
             "settings": settings,
             "alerts": alerts,
@@ -259,6 +300,7 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     app.state.authenticator = authenticator
     app.state.jobs = jobs
     app.state.audit = audit
+    app.state.refusals = refusals
     graphql_ide = "graphiql" if settings.introspection_enabled else None
     router = GraphiQLRouter(  # GraphiQL from the package (static/vendor/), no CDN
         build_schema(extensions=[*extensions_for(settings), AuditExtension]),
@@ -270,13 +312,13 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     add_download_route(app, settings, dependencies=[Depends(reader)])  # GET /packs/{packId}.zip
 
     @app.post("/auth/token")
-    async def token(principal: Caller) -> JSONResponse:
-        """A short-lived bearer token for the API key in the Authorization header."""
-        if principal.key_id is None:
-            raise HTTPException(
-                401, "POST /auth/token with 'Authorization: Bearer <API key>'", headers={"WWW-Authenticate": "Bearer"}
-            )
-        value, ttl = authenticator.token_for(principal)
+    def token(principal: Caller, connection: HTTPConnection) -> JSONResponse:
+        """A short-lived bearer token for the API key in the Authorization header. A bearer
+        token is refused: a token cannot renew itself, so it ends when it expires."""
+        try:
+            value, ttl = authenticator.token_for(principal)
+        except AuthenticationError as exc:
+            raise refuse_401(connection, exc) from exc
         return JSONResponse(
             {"access_token": value, "token_type": "Bearer", "expires_in": ttl}, headers={"Cache-Control": "no-store"}
         )

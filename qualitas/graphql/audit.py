@@ -12,6 +12,12 @@ and packs signed electronically (21 CFR 11.10(e), 11.50).
   recording, the extension records the failed attempt as ``graphql.mutation.<field>``.
 * The audit log is ``context["audit"]`` (an :class:`~qualitas.audit.AuditLog`, or
   ``None``: nothing is recorded and ``signPack`` is refused).
+* Attempts refused for want of a key or a role (``UNAUTHENTICATED``, ``FORBIDDEN``)
+  go through ``context["refusals"]``
+  (:class:`~qualitas.graphql.security.RefusalRecorder`): a bounded number per client
+  and minute, the rest counted in the client's next record. Every record's fields are
+  capped in size (:data:`qualitas.audit._log.MAX_TEXT`), so a 900 KB ``reason`` costs
+  the trail about 2 KB.
 
 Extension order: place :class:`AuditExtension` so that its ``resolve`` wraps the
 authorization check if refused mutation attempts should be recorded too.
@@ -39,6 +45,7 @@ from qualitas.errors import AuthenticationError, ConfigError, InputError, NotFou
 from qualitas.graphql._errors import graphql_error as _error
 
 _RECORDED = "audit_recorded"
+_REFUSED = frozenset({"UNAUTHENTICATED", "FORBIDDEN"})
 _SECRET_NAME = re.compile(r"secret|password|passphrase|token|credential|key$", re.IGNORECASE)
 REDACTED = "[redacted]"
 
@@ -154,6 +161,20 @@ class AuditExtension(SchemaExtension):
         if error is not None:
             what["errors"] = [getattr(error, "message", None) or str(error)]
         reason = kwargs.get("reason")
+        refusals = context.get("refusals")
+        extensions = getattr(error, "extensions", None) or {}
+        if refusals is not None and extensions.get("code") in _REFUSED:
+            refusals.record(
+                context.get("client", "unknown"),
+                f"graphql.mutation.{info.field_name}",
+                actor=actor,
+                role=role,
+                what=what,
+                why=str(reason) if reason is not None else None,
+                before=before,
+                after=before,
+            )
+            return
         try:
             log.append(
                 f"graphql.mutation.{info.field_name}",

@@ -13,11 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from qualitas.errors import QualitasError
 from qualitas.graphql._errors import graphql_error as _error
+from qualitas.graphql._errors import log_errors
 from qualitas.graphql.types import Complaint, Product, RecallScope, Trace, convert
 from qualitas.reasoning import products as product_queries
 from qualitas.reasoning import trace as trace_queries
@@ -129,6 +131,14 @@ def _plugin_types() -> tuple[list[type], list[type]]:
     return queries, subscriptions
 
 
+class QualitasSchema(strawberry.Schema):
+    """strawberry's schema, logging client errors as one line each and tracebacks only
+    for the server's own failures (:func:`qualitas.graphql._errors.log_errors`)."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        log_errors(errors, execution_context)
+
+
 def build_schema(*, extensions: Sequence[Any] = ()) -> strawberry.Schema:
     """The whole schema; the server passes its security extensions
     (:func:`qualitas.graphql.security.extensions_for`)."""
@@ -137,7 +147,7 @@ def build_schema(*, extensions: Sequence[Any] = ()) -> strawberry.Schema:
     mutations = _mutation_types()
     mutation = merge_types("Mutation", tuple(mutations)) if mutations else None
     subscription = merge_types("Subscription", tuple(subscriptions)) if subscriptions else None
-    return strawberry.Schema(query=query, mutation=mutation, subscription=subscription, extensions=list(extensions))
+    return QualitasSchema(query=query, mutation=mutation, subscription=subscription, extensions=list(extensions))
 
 
 def sdl() -> str:
