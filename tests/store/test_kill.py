@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from qualitas.demo.scale import generate
+from qualitas.ontology import ONTOLOGY_FILE
 from qualitas.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def test_killing_a_large_load_leaves_the_store_unchanged(tmp_path: Path) -> None
         before = store.snapshot()
     big = tmp_path / "big.nt"
     stats = generate(units=8000, out=big)
-    assert stats.triples > 300_000
+    assert stats.triples > 200_000
 
     with subprocess.Popen(
         [sys.executable, "-m", "qualitas.cli", "--store", str(store_dir), "load", str(big)],
@@ -62,3 +63,33 @@ def test_killing_a_large_load_leaves_the_store_unchanged(tmp_path: Path) -> None
     done = _cli("load", str(big), store=store_dir)
     assert done.returncode == 0, done.stderr
     assert "big.nt: added" in done.stdout
+
+
+def test_a_killed_bulk_load_leaves_no_sst_files_once_the_store_reopens(tmp_path: Path) -> None:
+    """``bulk_load`` writes ``bulk-*.sst`` files into the store directory before RocksDB
+    ingests them; a kill in between left them there for good (issue 14, item 16)."""
+    store_dir = tmp_path / "store"
+    with open_store(store_dir) as store:  # type: ignore[attr-defined]
+        store.load_file(ONTOLOGY_FILE, format="turtle", source="qualitas-ontology.ttl", agent="test")
+        before = store.snapshot()
+        counts = (store.triple_count(), store.batch_count())
+    big = tmp_path / "big.nt"
+    generate(units=8000, out=big)
+    code = (
+        "import sys; from pathlib import Path; from qualitas.store import open_store; "
+        "open_store(Path(sys.argv[1])).load_file(Path(sys.argv[2]), agent='test')"
+    )
+    with subprocess.Popen([sys.executable, "-c", code, str(store_dir), str(big)], cwd=REPO) as proc:
+        deadline = time.monotonic() + 120
+        while not list(store_dir.glob("bulk-*.sst")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the load ended before any bulk-*.sst file was seen"
+    assert list(store_dir.glob("bulk-*.sst"))
+
+    with open_store(store_dir, read_only=True) as view:  # type: ignore[attr-defined]
+        assert (view.triple_count(), view.batch_count()) == counts
+    with open_store(store_dir) as store:  # type: ignore[attr-defined]
+        assert store.snapshot() == before
+    assert not list(store_dir.glob("bulk-*.sst"))
