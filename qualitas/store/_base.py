@@ -98,6 +98,10 @@ class GraphStore(Protocol):
 
     def batches(self) -> list[BatchInfo]: ...
 
+    def batch(self, source: str) -> BatchInfo | None:
+        """``source``'s current batch, without listing every batch."""
+        ...
+
     def triple_count(self) -> int:
         """The distinct triples reads see; O(1), for health checks."""
         ...

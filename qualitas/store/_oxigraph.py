@@ -321,8 +321,8 @@ class OxigraphStore:
     def batch_graph(source: str, sha256: str) -> str:
         return BATCH_PREFIX + quote(source, safe="") + "/" + sha256[:16]
 
-    def _current(self, source: str) -> BatchInfo | None:
-        """The source's current batch: one index lookup, not a scan of every batch."""
+    def batch(self, source: str) -> BatchInfo | None:
+        """The source's current batch, or None: one index lookup, not a scan of every batch."""
         rows = self.select(
             f"""SELECT ?g ?sha ?agent ?at ?n ?fmt WHERE {{ GRAPH <{_META}> {{
                 ?g q:source {_literal(source)} ; a q:IngestBatch ; q:sha256 ?sha ; prov:wasAttributedTo ?a ;
@@ -402,7 +402,7 @@ class OxigraphStore:
         if self.read_only:
             raise StoreError(f"store {self.path} is open read-only")
         with self._write_lock:
-            previous = self._current(source)
+            previous = self.batch(source)
             if previous is not None and previous.sha256 == sha256:
                 return LoadResult(source, previous.graph, sha256, "unchanged", previous.triples, previous.triples)
             graph = ox.NamedNode(self.batch_graph(source, sha256))
@@ -447,7 +447,7 @@ class OxigraphStore:
         if self.read_only:
             raise StoreError(f"store {self.path} is open read-only")
         with self._write_lock:
-            previous = self._current(source)
+            previous = self.batch(source)
             if previous is None:
                 raise NotFoundError(f"no batch with source {source!r} in the store")
             try:

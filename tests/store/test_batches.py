@@ -66,6 +66,8 @@ def test_a_triple_in_two_batches_is_seen_once_and_outlives_either() -> None:
     assert (result.status, result.triples, result.previous_triples) == ("retracted", 0, 2)
     assert _objects(store) == [EX + "new-one"]
     assert [b.source for b in store.batches()] == ["one"]
+    assert store.batch("two") is None
+    assert store.batch("one") == store.batches()[0]
     assert (store.triple_count(), store.batch_count()) == (1, 1) == (_truth(store), len(store.batches()))
 
 
