@@ -516,6 +516,15 @@ def test_layout_fits_the_window_with_whole_readable_names(server: Server, browse
         shot.parent.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 50_000
+
+        # The lot view with its "Made by" table open fits as well.
+        _trace(tab, CELL_LOT)
+        expect(tab.locator("#summary")).to_contain_text(f"Recall scope of lot {CELL_LOT}")
+        tab.click(_node(tab, "Lot", CELL_LOT))
+        expect(tab.locator("#details-body table.made-by")).to_be_visible()
+        assert tab.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+        assert tab.evaluate(OVERFLOW_JS) == []
+        tab.screenshot(path=str(ARTIFACTS / f"trace-explorer-lot-{width}.png"), full_page=True)
         assert errors == []
     finally:
         context.close()
