@@ -205,4 +205,4 @@ def test_load_files_refuses_a_billion_laughs_with_flat_server_memory(
     assert "declares the entity 'lol0'" in job["error"]
     assert "\n" not in job["error"]
     assert httpx.get(f"{base}/healthz", timeout=30).json()["triples"] == triples_before
-    assert peak_after - peak_before < 100, f"server peak memory {peak_before} -> {peak_after} MiB"
+    assert peak_after - peak_before < 250, f"server peak memory {peak_before} -> {peak_after} MiB"
