@@ -119,6 +119,8 @@ class JsonRequestCheck:
     too long to read, a string holding a control character or a lone surrogate (which
     cannot be stored or sent as UTF-8), or a body that is not an object. Without it
     such a body reached the GraphQL view and came back as a 500 with a traceback.
+    A WebSocket message with the same faults closes the socket with code 4400 (the
+    graphql-transport-ws code for an invalid message) and the one line as reason.
 
     Sits inside :class:`BodyLimit`, so the body it buffers is bounded.
     """
@@ -130,6 +132,9 @@ class JsonRequestCheck:
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"].startswith(self.path):
+            await self.app(scope, self._checked_messages(receive, send), send)
+            return
         if scope["type"] != "http" or not scope["path"].startswith(self.path):
             await self.app(scope, receive, send)
             return
@@ -163,6 +168,22 @@ class JsonRequestCheck:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+    @staticmethod
+    def _checked_messages(receive: Receive, send: Send) -> Receive:
+        async def checked() -> Message:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                text = message.get("text")
+                data = text.encode("utf-8", "surrogatepass") if text is not None else message.get("bytes") or b""
+                problem = _json_problem(data, "message", top_object=True)
+                if problem:
+                    reason = problem.encode()[:120].decode("utf-8", "ignore")
+                    await send({"type": "websocket.close", "code": 4400, "reason": reason})
+                    return {"type": "websocket.disconnect", "code": 4400}
+            return message
+
+        return checked
 
     def _query_problem(self, query_string: bytes) -> str | None:
         from urllib.parse import parse_qsl

@@ -2,7 +2,8 @@
 
 * Request bodies the GraphQL view cannot read (``"x"``, 50,000-deep JSON, a 5,000-digit
   number, a lone surrogate in a variable) get HTTP 400 with one line naming the place,
-  not a 500, and the server goes on answering.
+  not a 500, and the server goes on answering; such a WebSocket message closes the
+  socket with 4400 and that line, not a traceback.
 * A billion-laughs RDF/XML file sent through ``loadFiles`` fails its job with the
   parser's one line while the server's memory stays flat. That server is ``qualitas
   serve`` in a subprocess (under an address-space limit, so a regression fails the test
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
@@ -23,6 +25,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from qualitas.settings import Settings
 from tests.graphql.serving import REPO, free_port, issue_keys
@@ -206,3 +210,24 @@ def test_load_files_refuses_a_billion_laughs_with_flat_server_memory(
     assert "\n" not in job["error"]
     assert httpx.get(f"{base}/healthz", timeout=30).json()["triples"] == triples_before
     assert peak_after - peak_before < 250, f"server peak memory {peak_before} -> {peak_after} MiB"
+
+
+@pytest.mark.parametrize(
+    ("message", "fragment"),
+    [("[" * 50_000 + "]" * 50_000, "nested deeper"), ('"x"', "expected a JSON object")],
+    ids=["deep", "string"],
+)
+async def test_unreadable_websocket_message_closes_with_4400_and_one_line(
+    api_server: str, api_keys: dict[str, str], message: str, fragment: str
+) -> None:
+    url = api_server.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {api_keys['auditor']}"}}
+        await ws.send(json.dumps(init))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        await ws.send(message)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400
+    assert fragment in closed.value.rcvd.reason
