@@ -280,7 +280,15 @@ def test_thirty_aliased_gap_reports_cost_too_much(api_server: str, api_keys: dic
     assert body["errors"][0]["extensions"]["cost"] > 5000
 
 
-def test_whoami_stays_quick_while_thirty_gap_reports_run(api_server: str, api_keys: dict[str, str]) -> None:
+def test_whoami_stays_quick_while_thirty_gap_reports_run(
+    demo_store_dir: Path, tmp_path: Path, api_keys: dict[str, str]
+) -> None:
+    # 30 reports take longer than the default time limit on a busy machine: not what is measured here
+    with own_server(demo_store_dir, tmp_path, request_timeout_s=600) as (api_server, _):
+        _whoami_during_gap_reports(api_server, api_keys)
+
+
+def _whoami_during_gap_reports(api_server: str, api_keys: dict[str, str]) -> None:
     headers = {"Authorization": f"Bearer {api_keys['auditor']}"}
 
     def whoami(client: httpx.Client) -> float:
