@@ -33,7 +33,7 @@ import hashlib
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,7 +51,7 @@ from qualitas.ontology.identifiers import gtin_is_valid, k_number_is_valid
 from qualitas.reasoning.gap import STANDARD_TYPES, GapReport, gap_report
 from qualitas.regulations.applicability import applicable_regulations
 from qualitas.regulations.catalog import Catalog, Regulation, default_catalog
-from qualitas.regulations.routes import Route, decide_route, load_routes
+from qualitas.regulations.routes import Based, Route, decide_route, load_routes
 from qualitas.store import GraphStore
 
 TEMPLATES = Path(__file__).parent / "templates" / "pack"
@@ -546,6 +546,8 @@ def _pack_findings(ctx: _Ctx, langs: Sequence[str]) -> list[PackFinding]:
 
     docs = set(route.documents)
     for lang in langs:
+        if _untranslated_legal_text(route, lang):
+            add("missing_translation", "compliance-matrix", field="lbl_legal_basis", lang=lang)
         if not f.names.get(lang) and not (lang == "en" and f.names.get("")):
             add("missing_translation", "all", field="lbl_name", lang=lang)
         if not f.descriptions.get(lang):
@@ -682,7 +684,8 @@ def _eu_doc(ctx: _Ctx, lang: str) -> DocModel:
             (_edition(r), _title(r, lang)) for r in standards]) if standards
             else _p(t["doc_standards_none"]))),
         Section(t["doc_nb"], (_p(nb),)),
-        Section(t["doc_additional"], (_p(t["doc_basis"].format(basis=form.basis_in(lang) if form else route.basis)),)),
+        Section(t["doc_additional"], (_p(t["doc_basis"].format(basis=form.basis_in(lang) if form
+                                                               else _said(route, lang))),)),
         Section(t["doc_signed_heading"], (_kv(signed),)),
     ]
     return _frame(ctx, "eu-declaration-of-conformity", lang, title, t["doc_subtitle"].format(
@@ -713,7 +716,7 @@ def _eu_tdi(ctx: _Ctx, lang: str) -> DocModel:
     sections = [
         Section(t["tdi_general"], (_product_block(ctx, t, lang), _kv([(t["doc_manufacturer"], _maker(ctx, t, lang))]))),
         Section(t["tdi_annexes"], (_columns(t["col_legislation_basis"], [
-            (_cite(r, lang), _title(r, lang), _basis(r.id) if lang == "en" else "") for r in acts]),)),
+            (_cite(r, lang), _title(r, lang), _basis(r.id, lang)) for r in acts]),)),
         Section(t["tdi_contents"], (_table(t["tdi_contents_cols"], items),)),
         Section(t["tdi_bom"], (_table(t["tdi_bom_cols"], [
             (b[0], b[1], f.part_names.get(b[1], {}).get(lang) or b[2], b[3], b[4]) for b in f.bom])
@@ -770,21 +773,19 @@ def _matrix(ctx: _Ctx, lang: str) -> DocModel:
     obligations with their evidence, type-approval law, and what is excluded and why."""
     t = _t(lang)
     route = ctx.route
-    reason = route.reason_in(lang) or route.reason_in("en")
+    reason = _reason(route.reason, lang)
 
     def obligation_rows(ids: Iterable[str]) -> list[tuple[str, str, str, str]]:
         rows = []
         for r in _acts(ctx, ids):
             docs = [f"{_term(d, lang)}: {_doc_status(ctx, d, t)[0]}" for d in r.required_documents]
-            # routes.yaml states provisions in English: other languages cite the act alone.
-            rows.append((_cite(r, lang), _title(r, lang), (_basis(r.id) or "—") if lang == "en" else "",
-                         "; ".join(docs) or "—"))
+            rows.append((_cite(r, lang), _title(r, lang), _basis(r.id, lang) or "—", "; ".join(docs) or "—"))
         return rows
 
     sections = [
         Section(t["m_route"], (_product_block(ctx, t, lang), _kv([
             (t["m_route_label"], str(t["routes"].get(route.code, route.code))),
-            (t["m_reason"], reason), *([(t["m_basis"], route.basis)] if lang == "en" else [])]))),
+            (t["m_reason"], reason), (t["m_basis"], _said(route, lang))]))),
     ]
     if route.declared:
         sections.append(Section(t["m_declared"], (_table(t["m_cols"], obligation_rows(route.declared)),)))
@@ -795,7 +796,7 @@ def _matrix(ctx: _Ctx, lang: str) -> DocModel:
     if route.excluded:
         sections.append(Section(t["m_excluded"], (_table(t["m_excluded_cols"], [
             (_cite(ctx.catalog.by_id[e.regulation_id], lang) if e.regulation_id in ctx.catalog.by_id
-             else e.regulation_id, e.basis, e.reason_in(lang) or e.reason_in("en"))
+             else e.regulation_id, _said(e, lang), _reason(e.reason, lang))
             for e in route.excluded]),)))
     return _frame(ctx, "compliance-matrix", lang, t["m_title"], t["m_subtitle"], sections)
 
@@ -825,9 +826,35 @@ def _role(regulation_id: str) -> str | None:
     return act.role if act else None
 
 
-def _basis(regulation_id: str) -> str:
-    act = load_routes().role(regulation_id)
-    return act.basis if act else ""
+def _basis(regulation_id: str, lang: str) -> str:
+    """The legal basis routes.yaml gives an act, in ``lang``."""
+    return _said(load_routes().role(regulation_id), lang)
+
+
+def _said(based: Based | None, lang: str) -> str:
+    """A legal basis in ``lang``; where routes.yaml states it in English only, the
+    visible untranslated marker (:func:`_untranslated_legal_text` keeps the pack DRAFT)."""
+    if based is None or not based.basis:
+        return ""
+    return based.basis_in(lang) or str(_t(lang)["untranslated"]).format(term=based.basis)
+
+
+def _reason(reason: Mapping[str, str], lang: str) -> str:
+    """A legal reason in ``lang``, or the visible untranslated marker."""
+    if not reason:
+        return ""
+    return reason.get(lang) or str(_t(lang)["untranslated"]).format(term=reason.get("en", ""))
+
+
+def _untranslated_legal_text(route: Route, lang: str) -> bool:
+    """Whether the route, an act it names or an exclusion lacks its basis or reason in ``lang``."""
+    routes = load_routes()
+    based: list[Based | None] = [route, *route.excluded,
+                                  *(routes.role(i) for i in (*route.declared, *route.type_approval,
+                                                              *route.obligations))]
+    reasons = [route.reason, *(e.reason for e in route.excluded)]
+    return (any(b is not None and b.basis and not b.basis_in(lang) for b in based)
+            or any(r and not r.get(lang) for r in reasons))
 
 
 def _us_510k(ctx: _Ctx, lang: str) -> DocModel:

@@ -82,32 +82,47 @@ def _rule(raw: Mapping[str, Any]) -> ScopeRule:
                      unless_categories=_strs(raw.get("unless_categories")), applies=_strs(raw.get("applies")))
 
 
+class Based:
+    """A legal basis stated per language (``basis:`` a string in English, or a mapping
+    ``{en: …, de: …}``); :attr:`basis` is the English text."""
+
+    bases: Mapping[str, str]
+
+    @property
+    def basis(self) -> str:
+        return self.bases.get("en", "")
+
+    def basis_in(self, lang: str) -> str:
+        """The basis in ``lang``; "" when routes.yaml does not state it in that language."""
+        return self.bases.get(lang, "")
+
+
 @dataclass(frozen=True)
-class NotWhen:
+class NotWhen(Based):
     """An act's own exclusion: when ``rule`` holds the act does not apply (``basis``)."""
 
     rule: ScopeRule
-    basis: str
+    bases: Mapping[str, str]
     reason: Mapping[str, str]
 
 
 @dataclass(frozen=True)
-class ActRole:
+class ActRole(Based):
     id: str
     role: Role
     form: str | None
-    basis: str
+    bases: Mapping[str, str]
     part_of: str | None
     not_when: tuple[NotWhen, ...]
 
 
 @dataclass(frozen=True)
-class MarketRoute:
+class MarketRoute(Based):
     route: str
     rule: ScopeRule
     needs: str | None
     ccc_catalogue: bool
-    basis: str
+    bases: Mapping[str, str]
     documents: tuple[str, ...]
     reason: Mapping[str, str]
 
@@ -163,14 +178,14 @@ def load_routes(path: Path = ROUTES_FILE) -> Routes:
             raise ValidationError(f"{path}: act {rid}: a declaration act needs its form", file=str(path), record=rid,
                                   field="form")
         acts[str(rid)] = ActRole(
-            id=str(rid), role=role, form=form, basis=str(a.get("basis") or ""),  # type: ignore[arg-type]
+            id=str(rid), role=role, form=form, bases=_texts(a.get("basis")),  # type: ignore[arg-type]
             part_of=a.get("part_of"),
-            not_when=tuple(NotWhen(_rule(n), str(n.get("basis", "")), _texts(n.get("reason")))
+            not_when=tuple(NotWhen(_rule(n), _texts(n.get("basis")), _texts(n.get("reason")))
                            for n in a.get("not_when") or ()),
         )
     markets = {
         str(m): tuple(MarketRoute(route=str(r["route"]), rule=_rule(r), needs=r.get("needs"),
-                                  ccc_catalogue=bool(r.get("ccc_catalogue")), basis=str(r.get("basis", "")),
+                                  ccc_catalogue=bool(r.get("ccc_catalogue")), bases=_texts(r.get("basis")),
                                   documents=_strs(r.get("documents")), reason=_texts(r.get("reason")))
                       for r in routes)
         for m, routes in (raw.get("markets") or {}).items()
@@ -189,8 +204,15 @@ class Exclusion:
     """An act that matched the product's profile but whose own scope article excludes it."""
 
     regulation_id: str
-    basis: str
+    bases: Mapping[str, str]
     reason: Mapping[str, str]
+
+    @property
+    def basis(self) -> str:
+        return self.bases.get("en", "")
+
+    def basis_in(self, lang: str) -> str:
+        return self.bases.get(lang, "")
 
     def reason_in(self, lang: str) -> str:
         return self.reason.get(lang) or ""
@@ -211,7 +233,7 @@ def exclusions(
     for rid in sorted(ids):
         act = routes.role(rid)
         if act is not None and act.role == "framework":
-            out[rid] = Exclusion(rid, act.basis, routes.framework_reason)
+            out[rid] = Exclusion(rid, act.bases, routes.framework_reason)
     changed = True
     while changed:
         changed = False
@@ -222,7 +244,7 @@ def exclusions(
                 continue
             for nw in act.not_when:
                 if nw.rule.holds(cats, feats, live - {rid}):
-                    out[rid] = Exclusion(rid, nw.basis, nw.reason)
+                    out[rid] = Exclusion(rid, nw.bases, nw.reason)
                     changed = True
                     break
     return out
@@ -232,13 +254,13 @@ def exclusions(
 
 
 @dataclass(frozen=True)
-class Route:
+class Route(Based):
     """The legal route of one product in one market on one date."""
 
     market: str
     on: dt.date
     code: str
-    basis: str
+    bases: Mapping[str, str]
     reason: Mapping[str, str]
     documents: tuple[str, ...]
     declared: tuple[str, ...]  # acts named in the declaration, supplements after their parent
@@ -314,7 +336,7 @@ def decide_route(
                                for k, v in chosen.reason.items()})
     supplements_orphaned = tuple(i for i in with_role("supplement") if i not in declared)
     return Route(
-        market=market, on=on, code=chosen.route, basis=chosen.basis, reason=reason, documents=chosen.documents,
+        market=market, on=on, code=chosen.route, bases=chosen.bases, reason=reason, documents=chosen.documents,
         declared=declared if chosen.needs == "declaration" else (), form=form,
         type_approval=with_role("type_approval"),
         obligations=(*with_role("obligation"), *supplements_orphaned,
@@ -329,6 +351,7 @@ def decide_route(
 __all__ = [
     "ROLES",
     "ActRole",
+    "Based",
     "DeclarationForm",
     "Exclusion",
     "Route",
