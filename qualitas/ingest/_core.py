@@ -611,9 +611,7 @@ def execute(
     src = Source(path, store, format, progress=progress, options=dict(options or {}))
     # The replace check comes after the content checks, so a bad file is named for its bad row first.
     check = None if replace else (lambda: plan_source(store, path, name, sha, replace=False))
-    return store.load_triples(
-        _run(src, triples, last_check=check), source=name, sha256=sha, agent=agent, format=format
-    )
+    return store.load_triples(_run(src, triples, last_check=check), source=name, sha256=sha, agent=agent, format=format)
 
 
 @dataclass(frozen=True)
