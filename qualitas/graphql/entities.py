@@ -24,6 +24,7 @@ from strawberry.types import Info
 
 from qualitas.graphql.pagination import Connection, bad_input, connection, decode_cursor, page_size
 from qualitas.graphql.schema import _core_errors
+from qualitas.graphql.security import run_blocking
 from qualitas.graphql.types import Complaint, Product, convert
 from qualitas.reasoning import entities as core
 from qualitas.store import GraphStore
@@ -41,9 +42,10 @@ def _loader(info: Info, name: str, batch: Callable[[GraphStore, list[str]], dict
     loaders: dict[str, DataLoader[str, Any]] = info.context.setdefault("loaders", {})
     if name not in loaders:
         store = _store(info)
+        context = info.context
 
         async def load(keys: list[str]) -> list[Any]:
-            found = batch(store, keys)
+            found = await run_blocking(context, lambda: batch(store, keys))  # a store query: off the event loop
             return [found.get(key, ()) for key in keys]
 
         loaders[name] = DataLoader(load_fn=load)

@@ -403,6 +403,16 @@ def _is_async(info: Any) -> bool:
     return bool(getattr(definition, "is_async", False))
 
 
+async def run_blocking(context: Any, call: Callable[[], Any]) -> Any:
+    """``call()`` in the server's :class:`ResolverPool` (``context["workers"]``), under the
+    request's deadline; where there is none (a bare schema in unit tests), right here.
+    For blocking work inside ``async`` resolvers, e.g. DataLoader batches."""
+    pool: ResolverPool | None = context.get("workers") if isinstance(context, dict) else None
+    if pool is None:
+        return call()
+    return await pool.run(context, call)
+
+
 class Offload(SchemaExtension):
     """Runs root query and mutation resolvers in :class:`ResolverPool` (``context["workers"]``),
     except the cheap ones in :data:`INLINE_FIELDS` and ``async`` ones (they hand their
