@@ -111,6 +111,22 @@ def record_domain_event(
     return record
 
 
+def _may_call(context: dict[str, Any], info: Any) -> bool:
+    """Whether the caller's role may call this root field (the check the authorization
+    extension inside this one will make); False also for a credential that fails."""
+    from qualitas.graphql.security import allowed_roles, principal_of
+
+    settings = context.get("settings")
+    if settings is None or "authenticator" not in context:
+        return True  # a bare schema without the HTTP layer: nothing is checked
+    try:
+        principal = principal_of(context)
+    except QualitasError:
+        return False
+    roles = allowed_roles(info.parent_type.name, info.field_name, anonymous_reads=settings.allow_anonymous_reads)
+    return (principal.role or "anonymous") in roles
+
+
 class AuditExtension(SchemaExtension):
     """Records every root mutation field (see the module docstring)."""
 
@@ -121,6 +137,14 @@ class AuditExtension(SchemaExtension):
         log: AuditLog | None = context.get("audit")
         if log is None:
             return _next(root, info, *args, **kwargs)
+        if not _may_call(context, info):
+            # refused before it runs: no store digest to compute, and nothing about the trail's
+            # state (a broken trail) to tell a caller who may not write anyway
+            try:
+                return _next(root, info, *args, **kwargs)
+            except Exception as exc:
+                self._record(log, info, kwargs, before=None, error=exc)
+                raise
         try:
             log.ensure_writable()  # a mutation that could not be recorded does not run
         except QualitasError as exc:

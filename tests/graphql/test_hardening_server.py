@@ -333,14 +333,15 @@ def _whoami_during_gap_reports(api_server: str, api_keys: dict[str, str]) -> Non
 
 
 def test_no_server_path_reaches_a_client(demo_store_dir: Path, tmp_path: Path) -> None:
-    """A broken trail refuses mutations (AUDIT_TAMPERED), without naming its path."""
+    """A broken trail refuses mutations (AUDIT_TAMPERED), without naming its path; a caller
+    who may not write at all is refused as such, and learns nothing about the trail."""
     settings = Settings(store=demo_store_dir, audit_log=tmp_path / "private" / "trail" / "audit.jsonl")
     keys = issue_keys(settings, ("admin",))
     AuditLog(settings.audit_log, secret=settings.signing_secret()).append("test.setup", actor="tests")
     (tmp_path / "private" / "trail" / "audit.head").unlink()
     mutation = 'mutation { createUser(name: "x", role: "auditor") { name } }'
     with open_store(demo_store_dir, read_only=True) as store, serve(settings, store=store) as base:
-        for key in (None, keys["admin"]):
+        for key, code in ((None, "UNAUTHENTICATED"), (keys["admin"], "AUDIT_TAMPERED")):
             response = httpx.post(
                 f"{base}/graphql",
                 json={"query": mutation},
@@ -348,9 +349,9 @@ def test_no_server_path_reaches_a_client(demo_store_dir: Path, tmp_path: Path) -
                 timeout=30,
             )
             body = response.json()
-            assert _codes(body) == {"AUDIT_TAMPERED"}, body
+            assert _codes(body) == {code}, body
             assert str(tmp_path) not in response.text and "/private/trail" not in response.text, response.text
-            assert "audit.head" in response.text  # still says what is wrong
+        assert "audit.head" in response.text  # the admin is still told what is wrong
 
 
 def test_client_errors_are_one_log_line_without_traceback(tmp_path: Path) -> None:
