@@ -59,6 +59,8 @@ def read_token(token: str, *, secret: bytes, now: float | None = None) -> TokenC
         signature = _unb64(parts[2])
     except ValueError as exc:
         raise AuthenticationError("malformed bearer token") from exc
+    except RecursionError:  # JSON nested too deep for Python's parser: a 401, not a 500
+        raise AuthenticationError("malformed bearer token") from None
     if header != _HEADER:
         raise AuthenticationError("unsupported token algorithm (only HS256)")
     expected = hmac.new(secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import resource
@@ -231,3 +232,18 @@ async def test_unreadable_websocket_message_closes_with_4400_and_one_line(
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4400
     assert fragment in closed.value.rcvd.reason
+
+
+def test_bearer_token_with_deep_json_is_a_401_not_a_500(api_server: str) -> None:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    token = b64(b"[" * 3000 + b"]" * 3000) + "." + b64(b"{}") + ".AAAA"
+    response = httpx.post(
+        f"{api_server}/graphql",
+        json={"query": "{ __typename }"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert response.status_code == 401, response.text[:300]
+    assert "malformed bearer token" in response.text
