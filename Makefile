@@ -25,7 +25,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/qualitas demo load
 	QUALITAS_HOST=$(HOST) QUALITAS_PORT=$(PORT) $(BIN)/qualitas demo key
-	$(BIN)/qualitas serve --host $(HOST) --port $(PORT)
+	mkdir -p .qualitas/ingest
+	QUALITAS_INGEST_DIR=$${QUALITAS_INGEST_DIR:-$(CURDIR)/.qualitas/ingest} $(BIN)/qualitas serve --host $(HOST) --port $(PORT)
 
 ## test: install with the test extras and run the whole suite
 test: $(VENV)/.installed-test

@@ -13,6 +13,7 @@ import getpass
 import hashlib
 import importlib
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -281,7 +282,7 @@ def _load_through_server(
 ) -> None:
     """The store is held by a running server: hand the files to it (loadFiles) and show
     its progress, or say exactly what to do."""
-    from qualitas.ingest.remote import load_via_server, remote_error, running_server
+    from qualitas.ingest.remote import load_via_server, ready, remote_error, running_server
 
     note = running_server(settings.store)
     if note is None:
@@ -305,6 +306,7 @@ def _load_through_server(
         if not json_out and total:
             reporters[index](done, total)
 
+    ready(note, api_key)
     if not json_out:
         err.print(f"the store is held by the server at {note.url}; handing it {len(files)} file(s)", highlight=False)
     results = load_via_server(
@@ -655,6 +657,9 @@ def serve(
         err.print(f"trace explorer at {base}/ · GraphQL{ide} at {base}/graphql", highlight=False)
         # `qualitas load` finds the server here while it holds the store, and hands it the files.
         announce(settings.store, url=base, ingest_dir=settings.ingest_dir)
+        # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the
+        # note be withdrawn below (a note left by a killed server is ignored: its pid is gone).
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             uvicorn.run(
                 application,

@@ -191,6 +191,23 @@ def _staged(root: Path, files: Sequence[Path]) -> Iterator[list[str]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def ready(note: ServerNote, api_key: str | None) -> None:
+    """Raise, saying exactly what to do, unless files can be handed to the server."""
+    if not api_key:
+        raise AuthenticationError(
+            f"the store is held by the server at {note.url} (pid {note.pid}); to load through it, give an API "
+            "key of a user with the engineer, compliance or admin role, e.g. the one `make run` printed or "
+            "`export QUALITAS_API_KEY=$(qualitas keys create USER --label cli)`, or pass --api-key KEY, "
+            "and run this command again"
+        )
+    if note.ingest_dir is None or not note.ingest_dir.is_dir():
+        raise ConfigError(
+            f"the store is held by the server at {note.url} (pid {note.pid}), which has no ingest folder to "
+            "hand files to: restart it with QUALITAS_INGEST_DIR=DIR (`make run` sets one), or stop it and "
+            "run this command again"
+        )
+
+
 def load_via_server(
     note: ServerNote,
     files: Sequence[Path],
@@ -207,18 +224,7 @@ def load_via_server(
     (file index, bytes done, bytes total). A file that failed ends the list with status
     ``failed`` (``message`` names the file as the user gave it, ``error_code`` says what
     kind of error); files after it were not loaded."""
-    if not api_key:
-        raise AuthenticationError(
-            f"the store is held by the server at {note.url} (pid {note.pid}); to load through it, give an API "
-            "key of a user with the engineer, compliance or admin role: `export QUALITAS_API_KEY=$(qualitas "
-            "demo key)` (or `qualitas keys create USER`), or pass --api-key KEY, and run this command again"
-        )
-    if note.ingest_dir is None or not note.ingest_dir.is_dir():
-        raise ConfigError(
-            f"the store is held by the server at {note.url} (pid {note.pid}), which has no ingest folder to "
-            "hand files to: restart it with QUALITAS_INGEST_DIR=DIR (`make run` sets one), or stop it and "
-            "run this command again"
-        )
+    ready(note, api_key)
     paths = [Path(p) for p in files]
     with _staged(note.ingest_dir, paths) as names:
         renames = {name: str(path) for name, path in zip(names, paths, strict=True)}

@@ -195,7 +195,8 @@ async def test_load_files_reports_progress_over_websocket_then_the_data_is_there
     # the data is visible afterwards, recorded as the caller's load
     complaints = await _gql(served, "{ complaints { complaintId } }")
     assert {"complaintId": "C-WPR-1"} in complaints["data"]["complaints"]
-    [batch] = [b for b in served.store.batches() if b.source == "complaints.csv"]
+    # the batch is known by the file's absolute path on the server
+    [batch] = [b for b in served.store.batches() if b.source == str((served.ingest_dir / "complaints.csv").resolve())]
     assert (batch.agent, batch.graph) == ("eng-ana", done["graph"])
     listed = await _gql(served, "{ loadJobs { id state files { status triples } } }")
     assert listed["data"]["loadJobs"] == [
