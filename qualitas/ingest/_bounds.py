@@ -104,6 +104,7 @@ def _prolog_parser() -> expat.XMLParserType:
     return parser
 
 
+_PROLOG_KEPT = 1 << 20
 _DTD_BYTES = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -111,8 +112,8 @@ class XmlPrologCheck:
     """Feed an XML document in chunks; raises ParseError if its prolog has a DTD.
 
     ``done`` turns true at the root element's start tag: the rest need not be fed.
-    A document expat cannot read is left to the real parser to report, unless the
-    bytes read so far hold ``<!DOCTYPE`` or ``<!ENTITY``.
+    A document expat cannot read is left to the real parser to report, unless its
+    first MiB holds ``<!DOCTYPE`` or ``<!ENTITY``.
     """
 
     def __init__(self, file: str | Path, *, member: str | None = None) -> None:
@@ -124,14 +125,15 @@ class XmlPrologCheck:
     def feed(self, chunk: bytes, *, final: bool = False) -> None:
         if self.done:
             return
-        self._seen = (self._seen + chunk)[-4096:]
+        if len(self._seen) < _PROLOG_KEPT:  # what the fallback below searches
+            self._seen += chunk[: _PROLOG_KEPT - len(self._seen)]
         try:
             self._parser.Parse(chunk, final)
         except _RootReached:
             self.done = True
         except _DtdFound as exc:
             self._refuse(exc.message, exc.line)
-        except expat.ExpatError:
+        except (expat.ExpatError, LookupError, ValueError):  # LookupError: an encoding Python lacks
             self.done = True
             if _DTD_BYTES.search(self._seen):
                 self._refuse("refused: the XML has a DTD or entity declaration, which are not allowed", None)

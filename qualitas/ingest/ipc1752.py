@@ -121,6 +121,8 @@ def parse_xml(path: Path) -> ET.Element:
         ) from exc
     except defusedxml.DTDForbidden as exc:  # pragma: no cover - check_xml_file refuses a DTD first
         raise ParseError("refused: the XML has a document type declaration; DTDs are not allowed", file=path) from exc
+    except LookupError as exc:  # an encoding declaration Python has no codec for
+        raise ParseError(f"cannot read the XML: {exc}", file=path, line=1) from exc
     except ET.ParseError as exc:
         line, column = exc.position
         raise ParseError(f"column {column}: malformed XML ({exc.msg})", file=path, line=line) from exc

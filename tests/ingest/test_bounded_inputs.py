@@ -390,3 +390,16 @@ def test_epcis_aggregation_whose_parent_is_itself_is_refused(store: GraphStore, 
         "field 'childEPCs[1]'",
         "is also one of its own children",
     )
+
+
+def test_xml_in_an_unknown_encoding_is_refused_without_a_traceback(store: GraphStore, tmp_path: Path) -> None:
+    # expat cannot read it, so the DTD is found in the raw bytes
+    hidden = tmp_path / "hidden.rdf"
+    hidden.write_text(
+        '<?xml version="1.0" encoding="X-UNKNOWN-9"?>\n<!DOCTYPE rdf:RDF [<!ENTITY a "b">]>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>\n'
+    )
+    refused(store, lambda: rdf.execute(store, hidden, agent="pytest"), "hidden.rdf", "DTD or entity declaration")
+    declaration = tmp_path / "decl.xml"
+    declaration.write_text('<?xml version="1.0" encoding="X-UNKNOWN-9"?>\n<MainDeclaration/>\n')
+    refused(store, lambda: ipc1752.execute(store, declaration, agent="pytest"), "decl.xml:1", "unknown encoding")
