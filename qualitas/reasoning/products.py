@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from qualitas.errors import NotFoundError
 from qualitas.reasoning._sparql import literal, values
-from qualitas.reasoning.trace import LocalizedText, _date, _decimal, _s
+from qualitas.reasoning.trace import LocalizedText, _date, _decimal, _s, find_complaint
 from qualitas.store import GraphStore
 
 _UNIT = "http://qudt.org/vocab/unit/"
@@ -136,10 +136,9 @@ def _bom(store: GraphStore, product: str) -> tuple[BOMLineInfo, ...]:
 
 
 def get_complaint(store: GraphStore, complaint_id: str) -> ComplaintSummary:
-    found = list_complaints(store, complaint_id=complaint_id)
-    if not found:
-        raise NotFoundError(f"no complaint with id {complaint_id!r}", complaint=complaint_id)
-    return found[0]
+    """A complaint by its id or by its IRI (the ``id`` that listings print)."""
+    node = find_complaint(store, complaint_id)  # NotFoundError if neither
+    return next(c for c in list_complaints(store, complaint_id=node.complaint_id) if c.id == node.id)
 
 
 def list_complaints(

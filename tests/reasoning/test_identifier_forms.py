@@ -11,7 +11,7 @@ import pytest
 from qualitas.demo import CLIP_LOT, COMPLAINT_B
 from qualitas.errors import NotFoundError
 from qualitas.ingest import load_paths
-from qualitas.reasoning.products import list_complaints
+from qualitas.reasoning.products import get_complaint, list_complaints
 from qualitas.reasoning.trace import recall_scope, reverse_trace
 from qualitas.store import GraphStore, open_store
 from tests.conftest import SHARED
@@ -72,3 +72,10 @@ def test_an_unsafe_identifier_is_not_found_not_a_crash(demo_store: GraphStore) -
         reverse_trace(demo_store, 'x:<"bad">')
     with pytest.raises(NotFoundError, match="no lot"):
         recall_scope(demo_store, "x:{y}")
+
+
+def test_complaint_lookup_accepts_its_iri_too(demo_store: GraphStore) -> None:
+    [listed] = [c for c in list_complaints(demo_store) if c.complaint_id == COMPLAINT_B]
+    assert get_complaint(demo_store, listed.id) == get_complaint(demo_store, COMPLAINT_B) == listed
+    with pytest.raises(NotFoundError, match="no complaint with id 'CMP-NOPE'"):
+        get_complaint(demo_store, "CMP-NOPE")
