@@ -92,13 +92,23 @@ def _is_client_error(error: GraphQLError) -> bool:
     return error.original_error is None
 
 
+_LOGGED_CHARACTERS = 300
+
+
+def one_line(text: str, *, limit: int = _LOGGED_CHARACTERS) -> str:
+    """``text`` fit for one log line: control characters (line breaks, terminal escapes)
+    escaped, so that a caller cannot forge log lines, and at most ``limit`` characters."""
+    safe = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return safe if len(safe) <= limit else f"{safe[:limit]}… ({len(safe)} characters)"
+
+
 def log_errors(errors: list[GraphQLError], execution_context: Any = None) -> None:
     """One log line per client error; a traceback only for unexpected exceptions."""
     for error in errors:
         original = error.original_error
-        where = ".".join(str(p) for p in error.path) if error.path else "-"
+        where = one_line(".".join(str(p) for p in error.path), limit=100) if error.path else "-"
         code = (error.extensions or {}).get("code") or "GRAPHQL_VALIDATION_FAILED"
-        message = " ".join(error.message.split())
+        message = one_line(error.message)
         if _is_client_error(error):
             logger.warning("graphql %s at %s: %s", code, where, message)
         elif original is None or isinstance(original, GraphQLError | QualitasError):

@@ -386,6 +386,8 @@ def test_client_errors_are_one_log_line_without_traceback(tmp_path: Path) -> Non
         anonymous = gql(base, 'mutation { createUser(name: "mallory", role: "admin") { name } }')
         assert _codes(anonymous) == {"UNAUTHENTICATED"}
         assert gql(base, "{ nosuchfield }", key=key)["errors"]
+        long_id = gql(base, "query($id: String!) { product(id: $id) { modelNumber } }", key=key, id="Z" * 20_000)
+        assert _codes(long_id) == {"NOT_FOUND"}
         assert (
             httpx.post(
                 f"{base}/graphql",
@@ -404,4 +406,5 @@ def test_client_errors_are_one_log_line_without_traceback(tmp_path: Path) -> Non
         needle = message["errors"][0]["message"]
         assert len([line for line in text.splitlines() if needle in line]) == 1, (needle, text)
     assert re.search(r"graphql NOT_FOUND at product: ", text), text
+    assert max(len(line) for line in text.splitlines()) < 1000  # a caller's 20,000 characters are cut
     shutil.rmtree(store, ignore_errors=True)
