@@ -44,13 +44,14 @@ from rdflib import Literal as RdfLiteral
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from qualitas import __version__
-from qualitas.doc_templates._i18n import country_name, eu_citation, long_date
+from qualitas.doc_templates._i18n import country_name, long_date
 from qualitas.errors import InputError, MissingExtraError
 from qualitas.ontology import Q
 from qualitas.ontology.identifiers import gtin_is_valid, k_number_is_valid
 from qualitas.reasoning.gap import STANDARD_TYPES, GapReport, gap_report
 from qualitas.regulations.applicability import applicable_regulations
 from qualitas.regulations.catalog import Catalog, Regulation, default_catalog
+from qualitas.regulations.citation import cite
 from qualitas.regulations.routes import Based, Route, decide_route, load_routes
 from qualitas.store import GraphStore
 
@@ -414,15 +415,8 @@ def _maker(ctx: _Ctx, t: dict[str, Any], lang: str = "en") -> str:
 
 
 def _cite(reg: Regulation, lang: str) -> str:
-    """How the document cites an act: the official citation in the document's language
-    where the catalog records it (``citation:``, e.g. a Chinese order cited in Chinese
-    with the amendment giving its current text) or the identifier gives it (EU acts),
-    else the official identifier."""
-    if reg.citations.get(lang):
-        return reg.citations[lang]
-    if reg.identifier_type == "celex":
-        return eu_citation(reg.identifier, reg.instrument_type, lang) or reg.identifier
-    return reg.identifier
+    """How the document cites an act (:func:`qualitas.regulations.citation.cite`)."""
+    return cite(reg, lang)
 
 
 def _title(reg: Regulation, lang: str) -> str:
@@ -1138,11 +1132,14 @@ def pack_digest(manifest: dict[str, Any]) -> str:
 
 def route_of(store: GraphStore, report: GapReport, catalog: Catalog) -> Route:
     """The legal route of the report's product in its market on its date (routes.py),
-    the acts in its reason cited as documents cite them."""
+    the acts in its reason cited as documents cite them: the gap report's own route."""
+    if report.route is not None:
+        return report.route
     app = applicable_regulations(store, report.product.iri, report.market, on=report.on, catalog=catalog)
     acts = [a.id for a in app.applicable if a.instrument_type not in STANDARD_TYPES]
-    names = {r.id: _cite(r, "en") for r in _acts_by_id(catalog, acts)}
-    return decide_route(report.market, report.on, acts, app.categories, app.features, app.excluded, act_names=names)
+    by_id = catalog.by_id
+    return decide_route(report.market, report.on, acts, app.categories, app.features, app.excluded,
+                        act_names=lambda rid, lang: cite(by_id[rid], lang) if rid in by_id else rid)
 
 
 def _acts_by_id(catalog: Catalog, ids: Iterable[str]) -> list[Regulation]:

@@ -52,6 +52,7 @@ from qualitas.regulations.applicability import (
     applicable_regulations,
 )
 from qualitas.regulations.catalog import Catalog, catalog_graph, default_catalog
+from qualitas.regulations.citation import cite
 from qualitas.regulations.requirements import load_requirement_shapes, requirement_index, shapes_for
 from qualitas.regulations.routes import Exclusion, Route, decide_route, load_routes
 from qualitas.store import GraphStore
@@ -1300,16 +1301,16 @@ STANDARD_TYPES = frozenset({"harmonised_standard", "national_standard", "interna
 
 
 def _route(applicability: ApplicabilityReport, catalog: Catalog) -> Route | None:
-    """The product's legal route in the report's market (routes.yaml), acts named by
-    their short names; None where routes.yaml has no route for that market."""
+    """The product's legal route in the report's market (routes.yaml), acts cited in each
+    language of its reason; None where routes.yaml has no route for that market."""
     routes = load_routes()
     if applicability.market.upper() not in routes.markets:
         return None
     acts = [a.id for a in applicability.applicable if a.instrument_type not in STANDARD_TYPES]
     by_id = catalog.by_id
-    names = {i: by_id[i].short_name or by_id[i].identifier for i in acts if i in by_id}
     return decide_route(applicability.market, applicability.on, acts, applicability.categories,
-                        applicability.features, applicability.excluded, routes=routes, act_names=names)
+                        applicability.features, applicability.excluded, routes=routes,
+                        act_names=lambda rid, lang: cite(by_id[rid], lang) if rid in by_id else rid)
 
 
 __all__ = [

@@ -23,7 +23,7 @@ compliance matrix and the technical file.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -294,12 +294,14 @@ def _ordered_declared(ids: Iterable[str], routes: Routes) -> tuple[str, ...]:
 
 def decide_route(
     market: str, on: dt.date, applicable: Iterable[str], categories: Iterable[str], features: Iterable[str],
-    excluded: Iterable[Exclusion] = (), *, routes: Routes | None = None, act_names: Mapping[str, str] | None = None,
+    excluded: Iterable[Exclusion] = (), *, routes: Routes | None = None,
+    act_names: Callable[[str, str], str] | None = None,
 ) -> Route:
     """Pick the first route of ``market`` whose conditions hold (routes.yaml ``markets:``).
 
     ``applicable`` are the ids applicability kept (exclusions already removed);
-    ``act_names`` (id → short citation) fill the ``{acts}`` of the reason.
+    ``act_names(id, lang)`` cites an act in a language: it fills the ``{acts}`` of the
+    reason in each language (the id itself without it).
     """
     routes = routes or load_routes()
     market = market.upper()
@@ -330,9 +332,10 @@ def decide_route(
         forms = {routes.acts[i].form for i in declared_roots}
         form_id = next((f for f in routes.form_precedence if f in forms), None)
         form = routes.forms.get(form_id) if form_id else None
-    names = act_names or {}
-    acts_text = ", ".join(names.get(i, i) for i in declared_roots)
-    reason = MappingProxyType({k: v.replace("{acts}", acts_text).replace("{item}", ccc_item or "")
+    def acts_in(lang: str) -> str:
+        return ", ".join(act_names(i, lang) if act_names else i for i in declared_roots)
+
+    reason = MappingProxyType({k: v.replace("{acts}", acts_in(k)).replace("{item}", ccc_item or "")
                                for k, v in chosen.reason.items()})
     supplements_orphaned = tuple(i for i in with_role("supplement") if i not in declared)
     return Route(

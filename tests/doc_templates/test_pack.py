@@ -16,7 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 from qualitas.cli import app
-from qualitas.doc_templates._i18n import eu_citation
 from qualitas.doc_templates.docx import render_docx
 from qualitas.doc_templates.pack import (
     Block,
@@ -30,6 +29,7 @@ from qualitas.doc_templates.pack import (
     render_pdf,
 )
 from qualitas.regulations.catalog import default_catalog
+from qualitas.regulations.citation import eu_citation
 from qualitas.store import open_store
 
 runner = CliRunner()

@@ -75,6 +75,9 @@ def test_gap_report_says_route_exclusions_and_findings_in_each_pack_language(dem
     assert route["code"] == "eu_ce_marking"
     assert "eu-lvd-2014-35" in route["declared"]
     assert "Konformitätserklärung" in route["de"] and "déclaration UE de conformité" in route["fr"]
+    # the acts in the reason are cited in the reason's language, not in English
+    assert "Richtlinie 2014/35/EU" in route["de"] and "Directive" not in route["de"]
+    assert "Directive 2014/35/UE" in route["fr"]
     emc = next(e for e in data["excluded"] if e["regulationId"] == "eu-emc-2014-30")
     assert emc["basis"].endswith("Art. 2(2)(d)") and "电磁兼容指令" in emc["zh"]
     findings = result.data["bp"]["findings"]  # type: ignore[index]
