@@ -32,9 +32,10 @@ def test_detection(tmp_path: Path) -> None:
 def test_rdf_as_it_is_with_dry_run_and_syntax_error(store: GraphStore, tmp_path: Path) -> None:
     path = tmp_path / "data.ttl"
     path.write_text(TURTLE)
+    empty = store.snapshot()  # an empty store (its metadata counters only)
     [plan] = load_paths(store, [path], agent="pytest", dry_run=True)
     assert plan == PlannedLoad(str(path.resolve()), "turtle", "add", 2)  # the source is the absolute path
-    assert store.snapshot() == frozenset()
+    assert store.snapshot() == empty
     [result] = load_paths(store, [path], agent="pytest")
     assert (result.status, result.triples) == ("added", 2)
     bad = tmp_path / "bad.ttl"
@@ -46,10 +47,11 @@ def test_rdf_as_it_is_with_dry_run_and_syntax_error(store: GraphStore, tmp_path:
 def test_dry_run_reports_refusals_and_writes_nothing(store: GraphStore, tmp_path: Path) -> None:
     bad = tmp_path / "bom.csv"
     bad.write_text("Level,Part,Qty,Unit\n0,A,,\n1,B,2,zorks\n")
+    empty = store.snapshot()
     plans = load_paths(store, [FIXTURES / "complaints.csv", bad], agent="pytest", dry_run=True)
     assert [p.status for p in plans] == ["add", "refused"]
     assert isinstance(plans[1], PlannedLoad) and "row 3" in (plans[1].message or "")
-    assert store.snapshot() == frozenset()
+    assert store.snapshot() == empty
 
 
 def test_progress_is_reported(store: GraphStore) -> None:
