@@ -74,7 +74,7 @@ def registry() -> Any:
     units keep the order they are written in (``N·m``, ``kW·h``), as the SI writes them."""
     import pint
 
-    ureg = pint.UnitRegistry()
+    ureg: Any = pint.UnitRegistry()
     ureg.formatter.default_sort_func = None
     return ureg
 

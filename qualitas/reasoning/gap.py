@@ -36,7 +36,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from qualitas.errors import InputError, QualitasError
+from qualitas.errors import QualitasError
 from qualitas.ontology import ONTOLOGY_FILE, Q
 from qualitas.reasoning import i18n
 from qualitas.reasoning import trace as tr
@@ -50,6 +50,7 @@ from qualitas.regulations.applicability import (
     ApplicableRegulation,
     ProductProfile,
     applicable_regulations,
+    check_market,
 )
 from qualitas.regulations.catalog import Catalog, catalog_graph, default_catalog
 from qualitas.regulations.citation import cite
@@ -1189,17 +1190,6 @@ def _focus_count(g: Graph, shapes: Graph, shape: URIRef) -> int:
     return n
 
 
-def _check_market(market: str, catalog: Catalog) -> None:
-    """Refuse a market the catalog does not know (``DE``, ``XX``): judged against no
-    market's law, a report would list only the global records and look complete."""
-    known = sorted(catalog.vocabulary.markets - {"GLOBAL"})
-    if market.upper() not in known:
-        raise InputError(
-            f"unknown market {market!r}; gap reports exist for {', '.join(known)} (an EU member state is 'EU')",
-            market=market,
-        )
-
-
 def gap_report(
     store: GraphStore,
     product_id: str,
@@ -1220,7 +1210,7 @@ def gap_report(
 
     on = on or dt.date.today()
     catalog = catalog or default_catalog()
-    _check_market(market, catalog)
+    check_market(market, catalog)
     applicability = applicable_regulations(store, product_id, market, on=on, catalog=catalog)
     ids = applicability.ids
     route = _route(applicability, catalog)

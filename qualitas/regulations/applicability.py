@@ -30,7 +30,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from qualitas.errors import NotFoundError
+from qualitas.errors import InputError, NotFoundError
 from qualitas.reasoning._sparql import iri, literal
 from qualitas.regulations.catalog import Catalog, Regulation, default_catalog
 from qualitas.regulations.routes import Exclusion, exclusions
@@ -274,6 +274,19 @@ def applicable_regulations(
     catalog: Catalog | None = None,
 ) -> ApplicabilityReport:
     """Regulations that apply to ``product_id`` in ``market`` on ``on`` (default today),
-    each with its reason; not-yet-applicable ones in ``upcoming``."""
-    return evaluate(catalog or default_catalog(), product_profile(store, product_id), market,
-                    on or dt.date.today())
+    each with its reason; not-yet-applicable ones in ``upcoming``. An unknown market is
+    refused (:func:`check_market`)."""
+    catalog = catalog or default_catalog()
+    check_market(market, catalog)
+    return evaluate(catalog, product_profile(store, product_id), market, on or dt.date.today())
+
+
+def check_market(market: str, catalog: Catalog) -> None:
+    """Refuse a market the catalog does not know (``DE``, ``XX``): judged against no
+    market's law, the answer would list only the global records and look complete."""
+    known = sorted(catalog.vocabulary.markets - {"GLOBAL"})
+    if market.upper() not in known:
+        raise InputError(
+            f"unknown market {market!r}; markets are {', '.join(known)} (an EU member state is 'EU')",
+            market=market,
+        )

@@ -77,3 +77,13 @@ def test_catalog_impact(store: GraphStore, tmp_path: Path) -> None:
     assert {"bomOwner": "CC-T2-32A", "position": 10, "partNumber": "CBL-5G6"} in data["bomPositions"]
     assert {"model": "CC-T2-32A", "markets": ["EU"]} in data["products"]
     assert {"supplierId": "SUP-RKB", "parts": ["CBL-5G6"], "substances": ["25973-55-1"]} in data["declarationRequests"]
+
+
+def test_applicable_regulations_refuses_an_unknown_market(store: GraphStore) -> None:
+    """``DE`` is a member state, not a market of the catalog: answering with the global
+    records alone would look like a complete, and wrong, list."""
+    result = schema.execute_sync(
+        '{ applicableRegulations(productId: "BP-75", market: "DE") { applicable { regulation { id } } } }',
+        context_value={"store": store},
+    )
+    assert result.errors and result.errors[0].message.startswith("unknown market 'DE'")
