@@ -6,9 +6,11 @@ Loads the demo data set (ontology + demo, as ``qualitas demo load`` does) into a
 on disk, then adds small edge batches (one observation each, written the way
 ``recordObservations`` writes them: ``write_batch`` -> ``GraphStore.load_triples``,
 one batch per call) up to each count in ``--batches``, and at each count times
-``reverse_trace`` for the three demo complaints in turn. Prints p50 / p95 per count,
-the time per batch write, and the p95 ratio of the largest count to the smallest
-(the issue asks for <= 1.5 between 10,000 batches and 10).
+``reverse_trace`` for the three demo complaints in turn. Prints p50 / p95 per count
+in wall-clock time and in CPU time of the tracing thread (the queries run in it; on a
+shared machine the wall clock also counts waits for a core), the time per batch write,
+and the p95 ratios of the largest count to the smallest (the issue asks for <= 1.5
+between 10,000 batches and 10).
 """
 
 from __future__ import annotations
@@ -53,15 +55,17 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
-def time_traces(store: GraphStore, traces: int) -> list[float]:
+def time_traces(store: GraphStore, traces: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and thread CPU seconds of ``traces`` reverse traces."""
     for complaint in COMPLAINTS:  # warm caches, so the first sample is like the rest
         reverse_trace(store, complaint)
-    samples = []
+    wall, cpu = [], []
     for k in range(traces):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         reverse_trace(store, COMPLAINTS[k % len(COMPLAINTS)])
-        samples.append(time.perf_counter() - t0)
-    return samples
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+    return wall, cpu
 
 
 def main() -> int:
@@ -75,7 +79,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="qualitas-bench-") as tmp:
         store = open_store(args.store or Path(tmp) / "store")
         load_demo(store)
-        p95s: dict[int, float] = {}
+        p95s: dict[int, tuple[float, float]] = {}
         have = 0
         for count in counts:
             t0 = time.perf_counter()
@@ -83,16 +87,20 @@ def main() -> int:
             write_s = time.perf_counter() - t0
             per_batch = f"{write_s / (count - have) * 1000:.2f} ms per batch write" if count > have else ""
             have = count
-            p50, p95 = percentiles(time_traces(store, args.traces))
-            p95s[count] = p95
+            wall, cpu = time_traces(store, args.traces)
+            (p50, p95), (c50, c95) = percentiles(wall), percentiles(cpu)
+            p95s[count] = (p95, c95)
             print(
-                f"{count:>7,} edge batches ({len(store.batches()):,} in all, {store.triple_count():,} triples): "
-                f"trace p50 {p50:.1f} ms, p95 {p95:.1f} ms; {per_batch}",
+                f"{count:>7,} edge batches ({len(store.batches()):,} in all): trace p50 {p50:.1f} ms, "
+                f"p95 {p95:.1f} ms (CPU p50 {c50:.1f} ms, p95 {c95:.1f} ms); {per_batch}",
                 flush=True,
             )
         store.close()
     low, high = counts[0], counts[-1]
-    print(f"p95 ratio {high:,} / {low:,} batches: {p95s[high] / p95s[low]:.2f}x (the issue asks for <= 1.5x)")
+    print(
+        f"p95 ratio {high:,} / {low:,} batches: {p95s[high][0] / p95s[low][0]:.2f}x wall clock, "
+        f"{p95s[high][1] / p95s[low][1]:.2f}x CPU (the issue asks for <= 1.5x)"
+    )
     return 0
 
 

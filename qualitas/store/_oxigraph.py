@@ -217,6 +217,11 @@ class OxigraphStore:
                 ) from exc
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._write_lock = threading.Lock()
+        #: (live triples, batches): read once here, then moved by this object's own
+        #: commits, the only ones (a writer holds the store's lock; a read-only view
+        #: sees the store as it was when opened). Reading them per call would also walk
+        #: RocksDB's tombstones of every earlier value until a compaction.
+        self._counts: tuple[int, int] | None = None
         if not read_only:
             self._remove_bulk_leftovers()
             self._recover()
@@ -227,6 +232,8 @@ class OxigraphStore:
             rows = self._store.query(f"SELECT ?g WHERE {{ GRAPH <{_META}> {{ ?g a <{_Q}IngestBatch> }} }}")
             assert isinstance(rows, ox.QuerySolutions)
             self._legacy = [ox.NamedNode(str(row["g"].value)) for row in rows]
+        if self._legacy is None:
+            self._counts = (self._counter("liveTriples") or 0, self._counter("batchCount") or 0)
 
     # ------------------------------------------------------------------ reads
 
@@ -282,15 +289,16 @@ class OxigraphStore:
 
     def triple_count(self) -> int:
         """The distinct triples queries see, from a counter kept at each commit (O(1))."""
-        if self._legacy is not None:
-            return _int(self.select("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT * WHERE { ?s ?p ?o } }")[0]["n"])
-        return self._counter("liveTriples") or 0
+        if self._counts is None:  # an older layout, read-only: counted once, it cannot change
+            rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT * WHERE { ?s ?p ?o } }")
+            self._counts = (_int(rows[0]["n"]), len(self._legacy or []))
+        return self._counts[0]
 
     def batch_count(self) -> int:
         """The current batches, from a counter kept at each commit (O(1))."""
-        if self._legacy is not None:
-            return len(self._legacy)
-        return self._counter("batchCount") or 0
+        if self._counts is None:
+            return len(self._legacy or [])
+        return self._counts[1]
 
     def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
         return frozenset((str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in self._store)
@@ -458,30 +466,29 @@ class OxigraphStore:
         return LoadResult(source, previous.graph, previous.sha256, "retracted", 0, previous.triples)
 
     def _switch(self, *, new: str | None, old: str | None, record: str) -> None:
-        """One SPARQL update request, so one transaction: the counters move (computed
-        against the state before it), ``old`` stops being current and ``new`` becomes
-        current (``record`` is its metadata), and the default graph follows: ``new``'s
-        triples in, ``old``'s triples that no current batch still holds out."""
+        """One SPARQL update request, so one transaction: ``old`` stops being current
+        and ``new`` becomes current (``record`` is its metadata), the default graph
+        follows (``new``'s triples in, ``old``'s triples that no current batch still
+        holds out), and the counters move. Called with the write lock held, so the
+        counts taken just before are those the transaction changes."""
+        assert self._counts is not None
         live_elsewhere = f"GRAPH ?h {{ ?s ?p ?o }} GRAPH <{_META}> {{ ?h a q:IngestBatch }}"
-        added = (
-            f"""{{ SELECT (COUNT(*) AS ?added) WHERE {{ GRAPH <{new}> {{ ?s ?p ?o }}
-                FILTER NOT EXISTS {{ ?s ?p ?o }} }} }}"""
-            if new
-            else "BIND(0 AS ?added)"
-        )
+        added = removed = 0
+        if new:
+            added = self._count(f"GRAPH <{new}> {{ ?s ?p ?o }} FILTER NOT EXISTS {{ ?s ?p ?o }}")
         if old:
             keep_new = f"FILTER NOT EXISTS {{ GRAPH <{new}> {{ ?s ?p ?o }} }}" if new else ""
-            removed = f"""{{ SELECT (COUNT(*) AS ?removed) WHERE {{ GRAPH <{old}> {{ ?s ?p ?o }} {keep_new}
-                FILTER NOT EXISTS {{ {live_elsewhere} FILTER(?h != <{old}>) }} }} }}"""
-        else:
-            removed = "BIND(0 AS ?removed)"
-        step = (1 if new else 0) - (1 if old else 0)
+            removed = self._count(
+                f"GRAPH <{old}> {{ ?s ?p ?o }} {keep_new} "
+                f"FILTER NOT EXISTS {{ {live_elsewhere} FILTER(?h != <{old}>) }}"
+            )
+        triples, batches = self._counts
+        counts = (triples + added - removed, batches + (1 if new else 0) - (1 if old else 0))
+        # DELETE DATA of the exact old values: a point delete, not a scan.
+        meta = f"GRAPH <{_META}> {{ <{_META}> q:liveTriples"
         operations = [
-            f"""DELETE {{ GRAPH <{_META}> {{ <{_META}> q:liveTriples ?n ; q:batchCount ?b }} }}
-                INSERT {{ GRAPH <{_META}> {{ <{_META}> q:liveTriples ?m ; q:batchCount ?c }} }}
-                WHERE {{ GRAPH <{_META}> {{ <{_META}> q:liveTriples ?n ; q:batchCount ?b }}
-                         {added} {removed}
-                         BIND(?n + ?added - ?removed AS ?m) BIND(?b + {step} AS ?c) }}"""
+            f"DELETE DATA {{ {meta} {triples} ; q:batchCount {batches} }} }}",
+            f"INSERT DATA {{ {meta} {counts[0]} ; q:batchCount {counts[1]} }} }}",
         ]
         if old:
             operations.append(f"DELETE WHERE {{ GRAPH <{_META}> {{ <{old}> ?p ?o }} }}")
@@ -495,8 +502,12 @@ class OxigraphStore:
         if new:
             operations.append(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{new}> {{ ?s ?p ?o }} }}")
         self._store.update(
-            f"PREFIX prov: <{_PROV}>\nPREFIX q: <{_Q}>\nPREFIX xsd: <{_XSD}>\n" + " ;\n".join(operations)
+            f"PREFIX prov: <{_PROV}>\nPREFIX q: <{_Q}>\nPREFIX xsd: <{_XSD}>\n" + " ;\n\n".join(operations)
         )
+        self._counts = counts
+
+    def _count(self, pattern: str) -> int:
+        return _int(self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")[0]["n"])
 
     def _drop_quietly(self, graph: ox.NamedNode) -> None:
         with contextlib.suppress(OSError, RuntimeError):  # the next open drops it anyway

@@ -51,8 +51,8 @@ def test_healthz_reads_counters_and_counts_nothing(demo_dir: Path) -> None:
         for _ in range(3):
             body = httpx.get(f"{base}/healthz", timeout=10).json()
             assert (body["status"], body["triples"], body["batches"]) == ("ok", expected["triples"], 2)
-    assert recording.queries, "healthz answered without asking the store"
-    # A health check must not touch the data: no aggregate, no pattern over all triples.
+    # A health check must not touch the data: no aggregate, no pattern over all triples
+    # (the counters are kept by the store object; there may be no query at all).
     for query in recording.queries:
         assert "COUNT(" not in query.upper() and "?s ?p ?o" not in query, query
     store.close()
