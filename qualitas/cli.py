@@ -16,7 +16,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,6 +82,12 @@ def _open(*, read_only: bool = False) -> Iterator[GraphStore]:
         yield store
     finally:
         store.close()
+
+
+def open_for_reading() -> AbstractContextManager[GraphStore]:
+    """The store named by ``--store`` (or the settings), opened read-only, for the
+    sub-commands defined in other modules (``regulations upcoming``, ``impact``)."""
+    return _open(read_only=True)
 
 
 def _camel(name: str) -> str:
@@ -348,9 +354,8 @@ def retract(
 
         settings = _settings()
         with _open() as store:
-            known = {b.source for b in store.batches()}
-            name = source if source in known else str(Path(source).resolve())
-            if name not in known:
+            name = source if store.batch(source) is not None else str(Path(source).resolve())
+            if store.batch(name) is None:
                 raise NotFoundError(f"no loaded source {source!r}; `qualitas batches` lists them", source=source)
             with audited_load(
                 open_audit_log(settings), store, actor=_agent(settings), source=name, why=reason, action="retract"

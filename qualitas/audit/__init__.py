@@ -11,7 +11,6 @@ exactly one record.
 from __future__ import annotations
 
 from qualitas.audit._hooks import LoadOutcome, audited_load, record_pack_generated
-from qualitas.audit._pending import pending, reconcile
 from qualitas.audit._log import (
     GENESIS,
     AuditLog,
@@ -25,6 +24,7 @@ from qualitas.audit._log import (
     record_hash,
     state_digest,
 )
+from qualitas.audit._pending import pending, reconcile
 from qualitas.audit._signing import (
     PackFacts,
     PackSignature,

@@ -119,8 +119,9 @@ def _complete(log: AuditLog, store: GraphStore, intent: Intent, outcome: LoadOut
 
 
 def _file_facts(store: GraphStore, intent: Intent, result: Any) -> dict[str, Any]:
-    batches = {b.graph: b for b in store.batches()}
-    batch = batches.get(getattr(result, "graph", ""))
+    batch = store.batch(result.source)
+    if batch is not None and batch.graph != getattr(result, "graph", None):
+        batch = None
     return {
         "source": result.source,
         "sha256": getattr(result, "sha256", None),

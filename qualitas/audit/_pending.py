@@ -51,10 +51,7 @@ def pending_dir(log: AuditLog) -> Path:
 
 
 def current_batch(store: GraphStore, source: str) -> BatchInfo | None:
-    for batch in store.batches():
-        if batch.source == source:
-            return batch
-    return None
+    return store.batch(source)
 
 
 @dataclass

@@ -512,9 +512,8 @@ def plan_source(store: GraphStore, path: Path, source: str, sha: str, *, replace
     """``add``, ``unchanged`` or ``replace`` for loading content ``sha`` as ``source``;
     a replace must be asked for (``replace=True``, ``--replace``): otherwise it is
     refused with an error naming the batch it would replace."""
-    for batch in store.batches():
-        if batch.source != source:
-            continue
+    batch = store.batch(source)
+    if batch is not None:
         if batch.sha256 == sha:
             return "unchanged"
         if not replace:
