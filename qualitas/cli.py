@@ -204,7 +204,18 @@ def load(
         try:
             store = open_store(settings.store)
         except StoreBusyError:
-            _load_through_server(settings, files, sources, options, format, dry_run, replace, api_key, reason, json_out)
+            _load_through_server(
+                settings,
+                files,
+                sources=sources,
+                options=options,
+                format=format,
+                dry_run=dry_run,
+                replace=replace,
+                api_key=api_key,
+                reason=reason,
+                json_out=json_out,
+            )
             return
         results: list[Any] = []
         try:
@@ -277,6 +288,7 @@ def _print_summary(results: list[Any]) -> None:
 def _load_through_server(
     settings: Settings,
     files: list[Path],
+    *,
     sources: list[str],
     options: dict[str, object],
     format: str | None,
