@@ -158,17 +158,13 @@ def _products_touched(catalog: Catalog, changes: tuple[DateChange, ...]) -> tupl
     """For each change (by index), the store's products the changed record applies to on
     the day before or on the date, in each market the product is placed on (or, when the
     product records none, each market of the record)."""
+    from qualitas.cli import open_for_reading
     from qualitas.regulations.applicability import evaluate, product_profile
-    from qualitas.settings import get_settings
-    from qualitas.store import open_store
 
-    store = open_store(get_settings().store)
-    try:
+    with open_for_reading() as store:
         rows = store.select("PREFIX q: <https://w3id.org/qualitas/ontology#>\n"
                             "SELECT DISTINCT ?model WHERE { ?p a q:Product ; q:modelNumber ?model } ORDER BY ?model")
         profiles = [product_profile(store, str(row["model"])) for row in rows]
-    finally:
-        store.close()
     by_id = catalog.by_id
     touched: dict[int, list[_Touch]] = {}
     for i, c in enumerate(changes):
@@ -250,15 +246,11 @@ def impact(
 ) -> None:
     """What a catalog change touches: substances, materials, parts, suppliers, BOM
     positions, products and markets, and the supplier declaration requests to send."""
-    from qualitas.settings import get_settings
-    from qualitas.store import open_store
+    from qualitas.cli import open_for_reading
 
     try:
-        store = open_store(get_settings().store)
-        try:
+        with open_for_reading() as store:
             rep = catalog_impact(store, from_version, to_version, search=versions_dir or ())
-        finally:
-            store.close()
     except QualitasError as exc:
         raise _fail(exc) from exc
     if json_:
