@@ -5,16 +5,40 @@ Mounted by ``qualitas.cli`` through its PLUGINS list (``register(app)``).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from qualitas.audit import LoadOutcome
+    from qualitas.ingest.nlp import WarningLetter
+    from qualitas.store import GraphStore
 
 nlp_app = typer.Typer(help="Warning letters and NMPA notices into the defect-mode graph.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(nlp_app, name="nlp")
+
+
+def _audited(
+    store: GraphStore, letter: WarningLetter, path: Path, *, agent: str
+) -> AbstractContextManager[LoadOutcome]:
+    """A letter's batch and its ``load`` audit record, as one unit (see ``qualitas.audit``)."""
+    from qualitas import cli
+    from qualitas.audit import audited_load, open_audit_log
+    from qualitas.ingest.nlp._graph import letter_key
+
+    return audited_load(
+        open_audit_log(cli._settings()),
+        store,
+        actor=agent,
+        source=f"warning-letter:{letter_key(letter)}",
+        paths=[path],
+        format="warning-letter",
+    )
 
 
 @nlp_app.command("letter")
@@ -30,8 +54,10 @@ def letter(
     def action() -> None:
         result = extract_file(file)
         if load:
-            with cli._open() as store:
-                load_letter(store, result, agent=cli._agent(cli._settings()))
+            settings = cli._settings()
+            agent = cli._agent(settings)
+            with cli._open() as store, _audited(store, result, file, agent=agent) as loaded:
+                loaded.results = [load_letter(store, result, agent=agent)]
         if json_out:
             cli._print_json(result)
             return
@@ -82,7 +108,9 @@ def letters(
             for path in files:
                 bar.update(task, description=path.name[:40])
                 letter = extract_file(path)
-                loaded = load_letter(store, letter, agent=agent)
+                with _audited(store, letter, path, agent=agent) as done:  # each letter: its batch and its record
+                    done.results = [load_letter(store, letter, agent=agent)]
+                loaded = done.results[0]
                 results.append(
                     {
                         "file": path.name,

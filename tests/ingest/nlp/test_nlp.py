@@ -207,6 +207,14 @@ def test_cli_letter_json_and_letters(tmp_path: Path) -> None:
     out = runner.invoke(app, ["--store", str(tmp_path / "s"), "nlp", "letters", str(LETTERS)])
     assert out.exit_code == 0, out.output
     assert "happiest-baby-inc-718306-06152026.txt: added" in out.stdout
+    # each letter loaded is one change with one audit record
+    from qualitas.audit import open_audit_log
+    from qualitas.settings import Settings
+
+    trail = open_audit_log(Settings(store=tmp_path / "s"))
+    recorded = [r.what["files"][0]["source"] for r in trail.records(action="load") if r.what["ok"]]
+    assert len(recorded) == out.stdout.count(": added") and all(s.startswith("warning-letter:") for s in recorded)
+    assert trail.verify().ok
     bad = runner.invoke(app, ["--store", str(tmp_path / "s"), "nlp", "letters", str(tmp_path / "none")])
     assert bad.exit_code == 64
 
