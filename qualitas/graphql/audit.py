@@ -82,6 +82,13 @@ def redact(value: Any) -> Any:
     return value
 
 
+def mark_recorded(info: Info) -> None:
+    """Tell :class:`AuditExtension` that the resolver recorded its change itself (a
+    store change and its record as one unit, see ``qualitas.audit._pending``), so the
+    field is not recorded twice. A failure is still recorded by the extension."""
+    _context(info).setdefault(_RECORDED, set()).add(info.path.key)
+
+
 def record_domain_event(
     info: Info,
     action: str,

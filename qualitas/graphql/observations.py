@@ -26,16 +26,19 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
+from qualitas.audit import AuditLog, audited_load
 from qualitas.edge_adapters._model import Observation
 from qualitas.edge_adapters.graph import batch_sha256, observation_iri, observation_triples, write_batch
 from qualitas.errors import LimitExceededError, QualitasError, ValidationError
 from qualitas.graphql._errors import graphql_error as _error
+from qualitas.graphql.audit import mark_recorded
 from qualitas.ingest._units import UnknownUnitError, qudt_unit
 from qualitas.ontology import mint
 from qualitas.store import GraphStore, LoadResult
 
 __all__ = ["MAX_OBSERVATIONS", "ObservationInput", "ObservationMutation", "RecordResult", "record_observations"]
 
+_FIELD = "recordObservations"
 #: The most observations one call may carry.
 MAX_OBSERVATIONS = 10_000
 #: How far ahead of the server's clock an observation's time may be (device clock skew).
@@ -160,12 +163,25 @@ def check_against(store: GraphStore, observations: Sequence[Observation]) -> Non
     problems.raise_any()
 
 
-def record_observations(store: GraphStore, observations: Sequence[Observation], *, agent: str) -> LoadResult:
-    """Check ``observations`` against the store and write them as one batch (blocking)."""
+def record_observations(
+    store: GraphStore,
+    observations: Sequence[Observation],
+    *,
+    agent: str,
+    audit: AuditLog | None = None,
+    role: str | None = None,
+) -> LoadResult:
+    """Check ``observations`` against the store and write them as one batch (blocking).
+    With an ``audit`` log the batch and its ``graphql.mutation.recordObservations``
+    record are one unit: a crash between them is reconciled on the next open."""
     check_against(store, observations)
     triples = [t for o in observations for t in observation_triples(o, agent=agent)]
     source = f"edge:observations:{batch_sha256(triples)[:24]}"
-    return write_batch(store, triples, source=source, agent=agent)
+    with audited_load(
+        audit, store, actor=agent, role=role, source=source, format="edge", action=f"graphql.mutation.{_FIELD}"
+    ) as done:
+        done.results = [write_batch(store, triples, source=source, agent=agent)]
+    return done.results[0]
 
 
 @strawberry.type
@@ -185,7 +201,16 @@ class ObservationMutation:
             jobs = context.get("jobs")
             lock = getattr(jobs, "write_lock", None)  # one writer: wait for a running load
             async with lock if lock is not None else contextlib.nullcontext():
-                result = await asyncio.to_thread(record_observations, context["store"], checked, agent=agent)
+                result = await asyncio.to_thread(
+                    record_observations,
+                    context["store"],
+                    checked,
+                    agent=agent,
+                    audit=context.get("audit"),
+                    role=getattr(principal, "role", None),
+                )
         except QualitasError as exc:
             raise _error(exc) from exc
+        if context.get("audit") is not None and result.status != "unchanged":
+            mark_recorded(info)  # recorded above, with the batch, as one unit
         return RecordResult(count=len(observations), triples=result.triples, graph=result.graph, status=result.status)

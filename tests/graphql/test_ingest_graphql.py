@@ -327,6 +327,11 @@ async def test_record_observations_writes_one_batch_readable_afterwards(served: 
     assert str(rows[0]["by"]).endswith("/agent/eng-ana")
     [batch] = [b for b in served.store.batches() if b.graph == result["graph"]]
     assert (batch.format, batch.agent, batch.triples) == ("edge", "eng-ana", result["triples"])
+    # the batch and its audit record are one unit: exactly one record, naming the batch
+    trail = open_audit_log(Settings(store=served.ingest_dir.parent / "unused"))
+    [record] = trail.records(action="graphql.mutation.recordObservations")
+    assert (record.actor, record.role, record.what["ok"]) == ("eng-ana", "engineer", True)
+    assert record.what["files"][0]["graph"] == result["graph"] and record.before != record.after
 
     # a device re-sending the same call (it lost the answer) changes nothing
     before = served.store.snapshot()
