@@ -25,6 +25,7 @@ from rdflib import RDF, XSD, Literal, URIRef
 from rdflib.namespace import PROV, SOSA
 from rdflib.term import Node
 
+from qualitas.audit import AuditLog, audited_load
 from qualitas.edge_adapters._model import ActionRecord, Alarm, Observation, RawHit, as_datetime
 from qualitas.edge_adapters.series import SeriesInfo
 from qualitas.edge_adapters.spc import SpcSummary
@@ -267,10 +268,11 @@ class GraphRecorder:
     for the graph.
     """
 
-    def __init__(self, store: GraphStore | None, *, agent: str, run_id: str) -> None:
+    def __init__(self, store: GraphStore | None, *, agent: str, run_id: str, audit: AuditLog | None = None) -> None:
         self.store = store
         self.agent = agent
         self.run_id = run_id
+        self.audit = audit  # each batch and its `edge.record` audit record are one unit
         self._pending: list[Triple] = []
         self._batches = 0
         self._lock = asyncio.Lock()
@@ -285,7 +287,10 @@ class GraphRecorder:
 
     def _write(self, triples: list[Triple], source: str) -> None:
         assert self.store is not None
-        write_batch(self.store, triples, source=source, agent=self.agent)
+        with audited_load(
+            self.audit, self.store, actor=self.agent, role="edge", source=source, format="edge", action="edge.record"
+        ) as done:
+            done.results = [write_batch(self.store, triples, source=source, agent=self.agent)]
 
     async def flush(self, *, source: str | None = None) -> int:
         """Write what is queued; ``source`` names the batch (default: a fresh one)."""

@@ -121,7 +121,7 @@ class EdgeRunner:
         self.hub = hub or AlertHub()
         self.buffer = SpillBuffer(config.buffer.path, capacity=config.buffer.capacity)
         self.series = SeriesStore(config.series_dir, config.run.id)
-        self.recorder = GraphRecorder(store, agent=config.agent, run_id=config.run.id)
+        self.recorder = GraphRecorder(store, agent=config.agent, run_id=config.run.id, audit=audit)
         self.adapters = (
             adapters if adapters is not None else {s.name: make_adapter(s, self.buffer.put) for s in config.sources}
         )

@@ -125,3 +125,29 @@ def test_a_load_is_refused_before_it_runs_when_the_trail_cannot_take_its_record(
     finally:
         store.close()
     assert ran == [] and len(log.records()) == 1
+
+
+def test_edge_batches_and_their_records_are_one_unit(tmp_path: Path) -> None:
+    """What the edge runner writes to the graph is a change too: one ``edge.record`` per
+    batch written, naming it; a batch written again unchanged gets none."""
+    from rdflib import Literal, URIRef
+
+    from qualitas.edge_adapters.graph import GraphRecorder
+    from qualitas.store import open_store
+
+    log = AuditLog(tmp_path / "audit.jsonl", secret="s")
+    store = open_store(None)
+    try:
+        recorder = GraphRecorder(store, agent="edge-test", run_id="RUN-AUDIT", audit=log)
+        recorder.add([(URIRef("urn:x:sample"), URIRef("urn:x:value"), Literal(1.5))])
+        asyncio.run(recorder.flush(source="edge:RUN-AUDIT:one"))
+        recorder.add([(URIRef("urn:x:sample"), URIRef("urn:x:value"), Literal(1.5))])
+        asyncio.run(recorder.flush(source="edge:RUN-AUDIT:one"))  # the same batch again: no change
+        [record] = log.records()
+        batch = store.batch("edge:RUN-AUDIT:one")
+        assert batch is not None
+        assert (record.action, record.actor, record.role) == ("edge.record", "edge-test", "edge")
+        assert record.what["files"][0]["graph"] == batch.graph and record.what["files"][0]["triples"] == 1
+        assert log.verify().ok
+    finally:
+        store.close()
