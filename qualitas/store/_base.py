@@ -110,6 +110,12 @@ class GraphStore(Protocol):
         """The current batches; O(1)."""
         ...
 
+    def generation(self) -> int:
+        """A number every write moves; O(1). Odd while a write is in flight; equal even
+        values read before and after a computation mean no write landed in between
+        (the API's answer cache keys on it)."""
+        ...
+
     def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
         """Every quad (subject, predicate, object, graph) in N-Triples term syntax."""
         ...

@@ -222,6 +222,9 @@ class OxigraphStore:
         #: sees the store as it was when opened). Reading them per call would also walk
         #: RocksDB's tombstones of every earlier value until a compaction.
         self._counts: tuple[int, int] | None = None
+        #: Moved by every commit of this object (twice: as it starts and once it is
+        #: visible), so that a value read before a write never names data after it.
+        self._generation = 0
         if not read_only:
             self._remove_bulk_leftovers()
             self._recover()
@@ -299,6 +302,13 @@ class OxigraphStore:
         if self._counts is None:
             return len(self._legacy or [])
         return self._counts[1]
+
+    def generation(self) -> int:
+        """A number every commit through this object moves (O(1)): odd while a commit
+        is in flight, even otherwise. Two equal even values bracket no write, so an
+        answer computed between them may be cached under that value. A read-only view
+        never moves it (it sees the store as it was when opened)."""
+        return self._generation
 
     def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
         return frozenset((str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in self._store)
@@ -501,10 +511,14 @@ class OxigraphStore:
             )
         if new:
             operations.append(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{new}> {{ ?s ?p ?o }} }}")
-        self._store.update(
-            f"PREFIX prov: <{_PROV}>\nPREFIX q: <{_Q}>\nPREFIX xsd: <{_XSD}>\n" + " ;\n\n".join(operations)
-        )
-        self._counts = counts
+        self._generation += 1
+        try:
+            self._store.update(
+                f"PREFIX prov: <{_PROV}>\nPREFIX q: <{_Q}>\nPREFIX xsd: <{_XSD}>\n" + " ;\n\n".join(operations)
+            )
+            self._counts = counts
+        finally:
+            self._generation += 1
 
     def _count(self, pattern: str) -> int:
         return _int(self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")[0]["n"])

@@ -124,3 +124,26 @@ def test_a_failing_triple_stream_leaves_the_store_unchanged(backend: str) -> Non
     with pytest.raises(RuntimeError):
         store.load_triples(broken(), source="two", sha256="2", agent="a", format="g")
     assert store.snapshot() == before
+
+
+def test_generation_moves_with_every_write_and_only_then(backend: str, tmp_path: Path) -> None:
+    data = _write(tmp_path / "lots.ttl", TTL)
+    store = open_store(None, backend=backend)
+    start = store.generation()
+    assert start % 2 == 0
+    store.select("SELECT * WHERE { ?s ?p ?o }")
+    assert store.generation() == start  # reads move nothing
+    store.load_file(data, agent="alice")
+    loaded = store.generation()
+    assert loaded > start and loaded % 2 == 0
+    store.load_file(data, agent="alice")  # unchanged: nothing written
+    assert store.generation() == loaded
+    store.load_triples(
+        [(URIRef("http://example.com/x"), URIRef("http://example.com/p"), Literal("1"))],
+        source="x", sha256="0" * 64, agent="alice", format="test",
+    )
+    after_triples = store.generation()
+    assert after_triples > loaded
+    store.retract("x")
+    assert store.generation() > after_triples
+    store.close()
