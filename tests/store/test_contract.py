@@ -140,7 +140,10 @@ def test_generation_moves_with_every_write_and_only_then(backend: str, tmp_path:
     assert store.generation() == loaded
     store.load_triples(
         [(URIRef("http://example.com/x"), URIRef("http://example.com/p"), Literal("1"))],
-        source="x", sha256="0" * 64, agent="alice", format="test",
+        source="x",
+        sha256="0" * 64,
+        agent="alice",
+        format="test",
     )
     after_triples = store.generation()
     assert after_triples > loaded
