@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     ``QUALITAS_RESOLVER_THREADS``  worker threads for blocking resolvers (default 1: rdflib's
         SPARQL parser, which pySHACL uses, is not thread-safe on first use)
     ``QUALITAS_AUDIT_REFUSALS_PER_MINUTE``  refused requests recorded per client and minute (default 10)
+    ``QUALITAS_ANSWER_CACHE_ENTRIES``  read answers kept per store snapshot (default 1024; 0: none)
     ``QUALITAS_INTROSPECTION``  schema introspection and GraphiQL (default: on in development, off in production)
     """
 
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=30.0, gt=0)
     resolver_threads: int = Field(default=1, ge=1, le=64)
     audit_refusals_per_minute: int = Field(default=10, ge=1, le=10_000)
+    answer_cache_entries: int = Field(default=1024, ge=0, le=1_000_000)
     introspection: bool | None = None
 
     @property

@@ -32,8 +32,8 @@ from qualitas.audit import open_audit_log
 from qualitas.auth import Authenticator, Principal
 from qualitas.edge_adapters.alerts import AlertHub
 from qualitas.errors import AuthenticationError, InputError, PermissionDeniedError
+from qualitas.graphql._answers import AnswerCache, AnsweringRouter
 from qualitas.graphql.audit import AuditExtension
-from qualitas.graphql.graphiql import GraphiQLRouter
 from qualitas.graphql.ingest import LoadJobs
 from qualitas.graphql.packs import add_download_route
 from qualitas.graphql.schema import build_schema
@@ -323,11 +323,14 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     app.state.audit = audit
     app.state.refusals = refusals
     graphql_ide = "graphiql" if settings.introspection_enabled else None
-    router = GraphiQLRouter(  # GraphiQL from the package (static/vendor/), no CDN
+    answers = AnswerCache(max_entries=settings.answer_cache_entries) if settings.answer_cache_entries else None
+    router = AnsweringRouter(  # GraphiQL from the package (static/vendor/), no CDN; read answers cached per snapshot
         build_schema(extensions=[*extensions_for(settings), AuditExtension]),
         context_getter=context,
         graphql_ide=graphql_ide,
+        cache=answers,
     )
+    app.state.answers = answers
     app.include_router(router, prefix="/graphql")
 
     add_download_route(app, settings, dependencies=[Depends(reader)])  # GET /packs/{packId}.zip
