@@ -63,7 +63,7 @@ DEFAULT_LANGUAGES: dict[str, tuple[str, ...]] = {"EU": ("en", "de", "fr"), "US":
 DOCUMENTS: dict[str, tuple[str, ...]] = {
     "EU": ("eu-declaration-of-conformity", "technical-documentation-index", "ce-marking-checklist"),
     "US": ("fda-510k-summary", "qmsr-qms-summary", "udi-summary"),
-    "CN": ("ccc-dossier-summary", "factory-qa-checklist", "sjt-11364-table"),
+    "CN": ("ccc-dossier-summary", "factory-qa-checklist", "sjt-11364-table", "nmpa-registration-checklist"),
     "VN": ("vn-labelling",),
 }
 _PACK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
@@ -597,6 +597,10 @@ def _pack_findings(ctx: _Ctx, langs: Sequence[str]) -> list[PackFinding]:
                 add("missing_510k_item", "udi-summary", item=key)
             elif not gtin_is_valid(value):
                 add("bad_gtin", "udi-summary", number=value)
+    if "nmpa-registration-checklist" in docs:
+        for i in range(len(_NMPA_ITEMS)):
+            if not _nmpa_evidence(ctx, i):
+                add("missing_nmpa_item", "nmpa-registration-checklist", number=str(i + 1))
     if "sjt-11364-table" in docs:
         table = ctx.report.screening.china_rohs
         if table is None or not table.rows:
@@ -952,6 +956,49 @@ def _cn_ccc(ctx: _Ctx, lang: str) -> DocModel:
     return _frame(ctx, "ccc-dossier-summary", lang, t["ccc_title"], t["ccc_subtitle"], sections)
 
 
+#: The documents of Order No. 739 Art. 14 (1)-(6) for filing or registration, as the
+#: document types the graph records them under; (5) wants the Chinese instructions
+#: and label.
+_NMPA_ITEMS: tuple[tuple[str, ...], ...] = (
+    ("risk_management_file", "risk_management_report", "risk_assessment"),
+    ("product_technical_requirements",),
+    ("test_report", "cb_test_report", "inspection_report"),
+    ("clinical_evaluation", "clinical_evaluation_report"),
+    ("instructions_for_use", "label"),
+    ("quality_manual", "qms_certificate"),
+)
+_NMPA_CERTIFICATES = ("nmpa_registration_certificate", "nmpa_filing_certificate")
+
+
+def _nmpa_evidence(ctx: _Ctx, item: int) -> list[str]:
+    """The document numbers on file for Art. 14 item ``item`` (0-based); for the
+    instructions and label, only Chinese ones, and only when both are there."""
+    types = _NMPA_ITEMS[item]
+    docs = [d for d in ctx.facts.documents if d["type"] in types
+            and not d["description"].startswith("Not applicable")]
+    if types == ("instructions_for_use", "label"):
+        docs = [d for d in docs if d["language"] == "zh"]
+        if {d["type"] for d in docs} != set(types):
+            return []
+    return sorted(d["number"] for d in docs)
+
+
+def _cn_nmpa(ctx: _Ctx, lang: str) -> DocModel:
+    t = _t(lang)
+    rows = []
+    for i, item in enumerate(t["nmpa_items"]):
+        found = _nmpa_evidence(ctx, i)
+        rows.append((str(i + 1), item, t["present"] if found else t["missing"], ", ".join(found) or t["none"]))
+    certs = [d["number"] for d in ctx.facts.documents if d["type"] in _NMPA_CERTIFICATES]
+    sections = [
+        Section(t["nmpa_registrant"], (_kv([(t["nmpa_registrant"], _maker(ctx, t, lang))]),
+                                       _product_block(ctx, t, lang))),
+        Section(t["nmpa_documents"], (_table(t["nmpa_cols"], rows),)),
+        Section(t["nmpa_certificate"], (_kv([(t["nmpa_certificate"], ", ".join(certs) or t["missing"])]),)),
+    ]
+    return _frame(ctx, "nmpa-registration-checklist", lang, t["nmpa_title"], t["nmpa_subtitle"], sections)
+
+
 def _cn_fqa(ctx: _Ctx, lang: str) -> DocModel:
     t = _t(lang)
     f = ctx.facts
@@ -1044,7 +1091,7 @@ _BUILDERS = {
     "ce-marking-checklist": _eu_ce, "compliance-matrix": _matrix, "vehicle-part-evidence": _vehicle_part,
     "type-approval-evidence": _type_approval, "fda-510k-summary": _us_510k, "qmsr-qms-summary": _us_qms,
     "udi-summary": _us_udi, "ccc-dossier-summary": _cn_ccc, "factory-qa-checklist": _cn_fqa,
-    "sjt-11364-table": _cn_sjt, "vn-labelling": _vn_label,
+    "sjt-11364-table": _cn_sjt, "vn-labelling": _vn_label, "nmpa-registration-checklist": _cn_nmpa,
 }
 
 

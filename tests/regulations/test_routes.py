@@ -138,6 +138,16 @@ def test_pulse_oximeter_follows_the_mdr_in_the_eu_and_510k_in_the_us() -> None:
     assert plain.code == "us_obligations_only" and "fda-510k-summary" not in plain.documents
 
 
+def test_pulse_oximeter_needs_nmpa_registration_in_china() -> None:
+    """Regulations on the Supervision and Administration of Medical Devices (State
+    Council Order No. 739), Art. 13: Class I devices are filed, Class II and III devices
+    registered; Art. 14 lists the documents. A medical device is not a CCC product."""
+    cn = _route(["medical_device"], ["fda_class_ii", "measuring_function"], market="CN")
+    assert cn.code == "cn_nmpa_registration"
+    assert "nmpa-registration-checklist" in cn.documents and "ccc-dossier-summary" not in cn.documents
+    assert "Art. 13" in cn.basis and "第13条" in cn.basis_in("zh")
+
+
 def test_ccc_dossier_only_for_products_in_the_ccc_catalogue() -> None:
     """Provisions on the Administration of Compulsory Product Certification, Art. 2:
     only products in the CCC catalogue need certification. Electric tools are listed;
