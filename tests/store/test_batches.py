@@ -40,7 +40,7 @@ def _truth(store: GraphStore) -> int:
         f"""SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{
             GRAPH <{META}> {{ ?g a q:IngestBatch }} GRAPH ?g {{ ?s ?p ?o }} }} }}"""
     )
-    return int(rows[0]["n"])  # type: ignore[call-overload]
+    return int(str(rows[0]["n"]))
 
 
 def _objects(store: GraphStore) -> list[str]:
@@ -85,7 +85,7 @@ def test_the_counters_follow_every_kind_of_write(tmp_path: Path) -> None:
     expected = (_truth(store), len(store.batches()))
     assert (store.triple_count(), store.batch_count()) == expected == (3, 2)
     store.close()
-    with open_store(tmp_path / "s", read_only=True) as view:  # type: ignore[attr-defined]
+    with open_store(tmp_path / "s", read_only=True) as view:
         assert (view.triple_count(), view.batch_count()) == expected
         assert view.select(f"SELECT ?n WHERE {{ <{EX}lot> <{EX}n> ?n }}") == [{"n": "L2"}]
 
@@ -124,10 +124,10 @@ def test_a_store_of_the_older_layout_is_read_as_before_and_upgraded_when_opened_
     )
     raw.flush()
     del raw
-    with open_store(path, read_only=True) as view:  # type: ignore[attr-defined]
+    with open_store(path, read_only=True) as view:
         assert view.select(f"SELECT ?s WHERE {{ ?s <{EX}p> ?o }}") == [{"s": EX + "a"}]
         assert (view.triple_count(), view.batch_count()) == (1, 1)
-    with open_store(path) as store:  # type: ignore[attr-defined]
+    with open_store(path) as store:
         assert store.select(f"SELECT ?s WHERE {{ ?s <{EX}p> ?o }}") == [{"s": EX + "a"}]
         assert (store.triple_count(), store.batch_count()) == (1, 1)
         _load(store, "new", _t("c", "p", "d"))

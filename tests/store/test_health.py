@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyoxigraph as ox
@@ -23,7 +24,7 @@ class _Recording:
     def __init__(self, inner: ox.Store) -> None:
         self.inner, self.queries = inner, list[str]()
 
-    def query(self, query: str, **options: object) -> object:
+    def query(self, query: str, **options: Any) -> object:
         self.queries.append(query)
         return self.inner.query(query, **options)
 
@@ -33,7 +34,7 @@ class _Recording:
 
 @pytest.fixture()
 def demo_dir(tmp_path: Path) -> Path:
-    with open_store(tmp_path / "store") as store:  # type: ignore[attr-defined]
+    with open_store(tmp_path / "store") as store:
         store.load_file(ONTOLOGY_FILE, format="turtle", source="qualitas-ontology.ttl", agent="test")
         sha = hashlib.sha256(b"qualitas-demo").hexdigest()
         store.load_triples(demo_graph(), source="qualitas-demo", sha256=sha, agent="test", format="generated")
@@ -62,7 +63,7 @@ def test_a_read_only_view_and_healthz_do_not_count_a_killed_load(demo_dir: Path)
     """The state a load killed after writing its data and before its switch leaves: a
     batch graph full of triples that no metadata points at (the next writable open
     drops it). Until then, readers must not see or count it."""
-    with open_store(demo_dir, read_only=True) as view:  # type: ignore[attr-defined]
+    with open_store(demo_dir, read_only=True) as view:
         expected = {"triples": view.triple_count(), "batches": view.batch_count()}
     raw = ox.Store(str(demo_dir))
     killed = ox.NamedNode(OxigraphStore.batch_graph("/data/big.nt", "f" * 64))

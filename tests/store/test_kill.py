@@ -29,7 +29,7 @@ def _cli(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
 def test_killing_a_large_load_leaves_the_store_unchanged(tmp_path: Path) -> None:
     store_dir = tmp_path / "store"
     assert _cli("demo", "load", store=store_dir).returncode == 0
-    with open_store(store_dir) as store:  # type: ignore[attr-defined]
+    with open_store(store_dir) as store:
         before = store.snapshot()
     big = tmp_path / "big.nt"
     stats = generate(units=8000, out=big)
@@ -55,7 +55,7 @@ def test_killing_a_large_load_leaves_the_store_unchanged(tmp_path: Path) -> None
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
 
-    with open_store(store_dir) as store:  # type: ignore[attr-defined]
+    with open_store(store_dir) as store:
         assert store.snapshot() == before
         assert [b.source for b in store.batches()] == ["qualitas-demo", "qualitas-ontology.ttl"]
 
@@ -69,7 +69,7 @@ def test_a_killed_bulk_load_leaves_no_sst_files_once_the_store_reopens(tmp_path:
     """``bulk_load`` writes ``bulk-*.sst`` files into the store directory before RocksDB
     ingests them; a kill in between left them there for good (issue 14, item 16)."""
     store_dir = tmp_path / "store"
-    with open_store(store_dir) as store:  # type: ignore[attr-defined]
+    with open_store(store_dir) as store:
         store.load_file(ONTOLOGY_FILE, format="turtle", source="qualitas-ontology.ttl", agent="test")
         before = store.snapshot()
         counts = (store.triple_count(), store.batch_count())
@@ -88,8 +88,8 @@ def test_a_killed_bulk_load_leaves_no_sst_files_once_the_store_reopens(tmp_path:
     assert proc.returncode == -signal.SIGKILL, "the load ended before any bulk-*.sst file was seen"
     assert list(store_dir.glob("bulk-*.sst"))
 
-    with open_store(store_dir, read_only=True) as view:  # type: ignore[attr-defined]
+    with open_store(store_dir, read_only=True) as view:
         assert (view.triple_count(), view.batch_count()) == counts
-    with open_store(store_dir) as store:  # type: ignore[attr-defined]
+    with open_store(store_dir) as store:
         assert store.snapshot() == before
     assert not list(store_dir.glob("bulk-*.sst"))
