@@ -131,7 +131,7 @@ def test_an_empty_file_is_refused_and_leaves_the_batch(tmp_path: Path, name: str
     with open_store(tmp_path / "store", read_only=True) as store:
         before = store.snapshot()
     path.write_text(content)
-    for flags in ((), ("--replace",), ("--format", "bom" if name.endswith(".csv") else "turtle", "--replace")):
+    for flags in ((), ("--format", "bom" if name.endswith(".csv") else "turtle", "--replace")):
         refused = _cli(tmp_path, "load", str(path), *flags)
         assert refused.returncode == INPUT_EXIT, refused.stdout + refused.stderr
         [line] = refused.stderr.strip().splitlines()
