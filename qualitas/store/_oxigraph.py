@@ -36,6 +36,7 @@ import hashlib
 import io
 import re
 import threading
+import time
 import typing
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -204,7 +205,7 @@ class OxigraphStore:
                     )
                 # A read-only view works beside a process that holds the store open
                 # for writing (e.g. `qualitas serve`).
-                self._store = ox.Store.read_only(str(self.path))
+                self._store = _open_read_only(self.path)
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(self.path))
@@ -573,6 +574,20 @@ class OxigraphStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_read_only(path: Path, *, tries: int = 5) -> ox.Store:
+    """A read-only view of the store at ``path``. Opened while the writer compacts, RocksDB
+    may list a file the compaction has just deleted ("Corruption: ... No such file"):
+    the next try sees the new file list."""
+    for attempt in range(tries):
+        try:
+            return ox.Store.read_only(str(path))
+        except RuntimeError as exc:
+            if "No such file" not in str(exc) or attempt == tries - 1:
+                raise StoreError(f"cannot open store {path} read-only: {exc}") from exc
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _syntax_message(exc: SyntaxError) -> str:
