@@ -7,7 +7,9 @@
   so the check stops at the root element's start tag.
 * XLSX is a ZIP archive: before openpyxl opens it, every member's declared size, the
   bytes it really inflates to and its compression ratio are checked, so a zip bomb
-  (a small file that inflates to gigabytes) is refused without being inflated.
+  (a small file that inflates to gigabytes) is refused without being inflated; so are
+  merged ranges covering more than :data:`MAX_XLSX_MERGED_CELLS` cells (openpyxl makes
+  an object per covered cell).
 * Numbers: finite and within 1e±:data:`MAX_EXPONENT` (:func:`number_problem`).
 * JSON: nesting deeper than Python's parser reads, integers longer than Python reads
   (``sys.get_int_max_str_digits``) and strings holding lone surrogates or control
@@ -40,6 +42,9 @@ MAX_XLSX_TOTAL_BYTES = 256 << 20
 MAX_XLSX_RATIO = 100
 RATIO_FLOOR_BYTES = 1 << 20
 MAX_XLSX_MEMBERS = 10_000
+#: Most cells a worksheet's merged ranges may cover: openpyxl makes an object for every
+#: covered cell when it opens the sheet, so ``D2:XFD1048576`` (30 bytes) would be 17 billion.
+MAX_XLSX_MERGED_CELLS = 1_000_000
 #: JSON nesting named in the refusal of a document too deep for Python's parser (which
 #: stops near ``sys.getrecursionlimit()``); EPCIS and table exports need under 20 levels.
 MAX_JSON_DEPTH = 512
@@ -228,12 +233,51 @@ def _check_declared(path: Path, members: list[zipfile.ZipInfo]) -> None:
         )
 
 
+_WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="\$?([A-Z]{1,3})\$?(\d{1,7}):\$?([A-Z]{1,3})\$?(\d{1,7})"')
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+class _MergeTally:
+    """Adds up the cells a worksheet's ``<mergeCell ref="A1:C3"/>`` ranges cover, as the
+    part streams by, and refuses past :data:`MAX_XLSX_MERGED_CELLS`."""
+
+    def __init__(self, path: Path, member: str) -> None:
+        self.path, self.member = path, member
+        self.cells = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        buffer = self._tail + chunk
+        end = 0
+        for match in _MERGE.finditer(buffer):
+            first_col, first_row, last_col, last_row = match.groups()
+            rows = abs(int(last_row) - int(first_row)) + 1
+            columns = abs(_column(last_col) - _column(first_col)) + 1
+            self.cells += rows * columns
+            end = match.end()
+        if self.cells > MAX_XLSX_MERGED_CELLS:
+            raise ParseError(
+                f"refused: worksheet part {self.member!r} merges ranges covering {self.cells:,} cells "
+                f"(at most {MAX_XLSX_MERGED_CELLS:,}); unmerge them or export CSV",
+                file=self.path,
+            )
+        self._tail = buffer[max(end, len(buffer) - 200) :]  # a tag cut by the chunk boundary
+
+
 def _inflate(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
     """Inflate one member from its raw bytes in steps, counting what it really holds
     (zipfile would stop at the declared size) and checking an XML part's prolog."""
     name = info.filename
     xml = name.lower().endswith((".xml", ".rels", ".vml"))
     check = XmlPrologCheck(path, member=name) if xml else None
+    merges = _MergeTally(path, name) if _WORKSHEET.fullmatch(name.lower()) else None
     limit = min(info.file_size, budget)
     if info.flag_bits & 0x1:
         raise ParseError(f"not a readable XLSX workbook: part {name!r} is encrypted", file=path)
@@ -278,6 +322,8 @@ def _inflate(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget
                 )
             if check is not None:
                 check.feed(out)
+            if merges is not None:
+                merges.feed(out)
             if inflater is not None and inflater.eof:
                 break
         if check is not None:

@@ -249,15 +249,24 @@ def xlsx_records(
             return merged[(r, c)]
         return ws.cell(r, c).value
 
-    max_row, max_col = ws.max_row, ws.max_column
+    # Only the cells the file holds are visited: one far cell (XFD1048576) stretches the
+    # sheet's extent to 1,048,576 x 16,384, and walking that rectangle would create a
+    # cell object per position (a 5 KB file took 1.9 GB and a minute). openpyxl keeps
+    # the parsed cells in ``_cells``, keyed by (row, column).
+    present: dict[int, set[int]] = {}
+    for r, c in [*ws._cells, *fws._cells, *merged]:
+        present.setdefault(r, set()).add(c)
+    rows = sorted(present)
     first = header_row or next(
-        (r for r in range(1, max_row + 1) if any(value(r, c) not in (None, "") for c in range(1, max_col + 1))),
+        (r for r in rows if any(value(r, c) not in (None, "") for c in present[r])),
         1,
     )
-    headers = [value(first, c) for c in range(1, max_col + 1)]
+    headers = [value(first, c) for c in range(1, max(present.get(first, {0})) + 1)]
     index = _resolve_header(src, headers, columns, required, first)
     where_sheet = f"sheet {ws.title!r}"
-    for r in range(first + 1, max_row + 1):
+    for r in rows:
+        if r <= first:
+            continue
         values: dict[str, object] = {}
         for i, name in index.items():
             c = i + 1

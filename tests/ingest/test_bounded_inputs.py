@@ -403,3 +403,37 @@ def test_xml_in_an_unknown_encoding_is_refused_without_a_traceback(store: GraphS
     declaration = tmp_path / "decl.xml"
     declaration.write_text('<?xml version="1.0" encoding="X-UNKNOWN-9"?>\n<MainDeclaration/>\n')
     refused(store, lambda: ipc1752.execute(store, declaration, agent="pytest"), "decl.xml:1", "unknown encoding")
+
+
+def test_xlsx_with_one_far_cell_reads_only_the_cells_it_holds(tmp_path: Path) -> None:
+    # one cell at C1048576 stretches a 5 KB sheet to a million rows: the old code created a
+    # cell object for every position (1.9 GB and a minute) before it reached that row
+    path = tmp_path / "far.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["Level", "Part Number", "Qty"], [0, "TOP", None], [1, "A", 1]):
+        sheet.append(row)
+    sheet.cell(1_048_576, 3).value = 1
+    book.save(path)
+    done, peak = cli("load", "--format", "bom", str(path), store=tmp_path / "store")
+    one_line_error(done, EXIT_PARSE, "far.xlsx", "row 1048576", "field 'level'")
+    assert peak < 400, f"peak {peak:.0f} MiB"
+
+
+def test_xlsx_merged_range_over_the_whole_sheet_is_refused(store: GraphStore, tmp_path: Path) -> None:
+    # 30 bytes of XML; openpyxl makes an object per covered cell (17 billion) on opening
+    path = write_xlsx(tmp_path / "merged.xlsx", [["Level", "Part Number", "Qty"], [0, "TOP", None], [1, "A", 1]])
+    with zipfile.ZipFile(path) as zin:
+        items = {name: zin.read(name) for name in zin.namelist()}
+    sheet = items["xl/worksheets/sheet1.xml"]
+    merge = b'<mergeCells count="1"><mergeCell ref="D2:XFD1048576"/></mergeCells>'
+    items["xl/worksheets/sheet1.xml"] = sheet.replace(b"</sheetData>", b"</sheetData>" + merge, 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in items.items():
+            zout.writestr(name, data)
+    refused(
+        store,
+        lambda: bom.execute(store, path, agent="pytest"),
+        "merged.xlsx",
+        "worksheet part 'xl/worksheets/sheet1.xml' merges ranges covering 17,176,707,075 cells",
+    )
