@@ -720,6 +720,16 @@ _mount_optional()
 
 
 def main() -> None:
+    from rich.markup import escape
+
+    for arg in sys.argv[1:]:
+        # bytes that are not UTF-8 arrive as lone surrogates (surrogateescape) and would
+        # fail deep inside a query with a codec traceback
+        if any("\ud800" <= ch <= "\udfff" for ch in arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            error = InputError(f"the argument '{shown}' is not valid UTF-8 text")
+            err.print("[red]error:[/red] " + escape(error.message), highlight=False, markup=True, soft_wrap=True)
+            raise SystemExit(mapping_for(error).exit_code)
     app()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import resource
 import struct
 import subprocess
@@ -20,7 +21,7 @@ import openpyxl
 import pytest
 from ingest_helpers import refused, write_xlsx
 
-from qualitas.errors import ERROR_TABLE, ParseError
+from qualitas.errors import ERROR_TABLE, InputError, ParseError
 from qualitas.ingest import bom, epcis, ipc1752, load_paths, mes, rdf
 from qualitas.ingest._bounds import MAX_XLSX_MEMBER_BYTES, MAX_XLSX_RATIO
 from qualitas.store import GraphStore
@@ -437,3 +438,11 @@ def test_xlsx_merged_range_over_the_whole_sheet_is_refused(store: GraphStore, tm
         "merged.xlsx",
         "worksheet part 'xl/worksheets/sheet1.xml' merges ranges covering 17,176,707,075 cells",
     )
+
+
+def test_cli_argument_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert cli("init", store=store)[0].returncode == 0
+    # the bytes of a lone surrogate (U+D800 in CESU-8): Python sees '\udced\udca0\udc80'
+    done, _ = cli("trace", "complaint", os.fsdecode(b"C-\xed\xa0\x80"), store=store)
+    one_line_error(done, ERROR_TABLE[InputError].exit_code, r"the argument 'C-\xed\xa0\x80' is not valid UTF-8 text")
