@@ -57,6 +57,9 @@ def verify_pack(path: Path | str) -> PackVerification:
     except (OSError, zipfile.BadZipFile) as exc:
         return PackVerification(str(path), None, False, (PackCheck("zip", False, f"not a readable ZIP: {exc}"),))
     with zf:
+        bomb = _zip_bomb(zf)
+        if bomb:
+            return PackVerification(str(path), None, False, (PackCheck("zip", False, bomb),))
         try:
             manifest = json.loads(zf.read("manifest.json"))
         except (KeyError, ValueError, zipfile.BadZipFile) as exc:
@@ -87,6 +90,33 @@ def verify_pack(path: Path | str) -> PackVerification:
             contents[name] = data
         checks.append(_revalidate(manifest, contents))
     return PackVerification(str(path), pack_id, all(c.ok for c in checks), tuple(checks))
+
+
+#: A pack holds a few dozen documents of a few MB: limits far above that, far below
+#: what would exhaust memory. Python's zipfile never inflates past a member's declared
+#: size, so checking the declared sizes bounds what reading costs.
+MAX_MEMBERS = 10_000
+MAX_MEMBER_BYTES = 256 * 1024 * 1024
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024
+MAX_RATIO = 100  # for members over 1 MiB; PDFs and DOCX barely compress, Turtle about 10x
+
+
+def _zip_bomb(zf: zipfile.ZipFile) -> str | None:
+    """Why the archive is refused before any member is read, or None."""
+    members = zf.infolist()
+    if len(members) > MAX_MEMBERS:
+        return f"refused: {len(members)} members (at most {MAX_MEMBERS})"
+    total = 0
+    for info in members:
+        if info.file_size > MAX_MEMBER_BYTES:
+            return f"refused: member {info.filename!r} declares {info.file_size:,} bytes (at most {MAX_MEMBER_BYTES:,})"
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            return (f"refused: member {info.filename!r} inflates {info.file_size / max(info.compress_size, 1):,.0f}x "
+                    f"(at most {MAX_RATIO}x): a zip bomb")
+        total += info.file_size
+    if total > MAX_TOTAL_BYTES:
+        return f"refused: members declare {total:,} bytes in all (at most {MAX_TOTAL_BYTES:,})"
+    return None
 
 
 def _revalidate(manifest: dict[str, object], contents: dict[str, bytes]) -> PackCheck:
