@@ -75,11 +75,11 @@ CACHEABLE_FIELDS = frozenset(
         "recallScope",
         "productsPage",
         "complaintsPage",
-        # regulations (catalog data and the store), gap reports
+        # regulations (the package catalog, loaded once, and the store), gap reports;
+        # not `catalogImpact`, which reads catalog versions from folders on each call
         "regulations",
         "regulation",
         "applicableRegulations",
-        "catalogImpact",
         "gapReport",
         # warning letters
         "warningLetters",
