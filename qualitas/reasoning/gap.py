@@ -28,12 +28,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
+import pyoxigraph as ox
 from rdflib import BNode, Graph, Namespace, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, XSD
+from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
 from qualitas.errors import QualitasError
@@ -56,7 +58,7 @@ from qualitas.regulations.catalog import Catalog, catalog_graph, default_catalog
 from qualitas.regulations.citation import cite
 from qualitas.regulations.requirements import load_requirement_shapes, requirement_index, shapes_for
 from qualitas.regulations.routes import Exclusion, Route, decide_route, load_routes
-from qualitas.store import GraphStore
+from qualitas.store import GraphStore, OxigraphStore
 
 Severity = Literal["critical", "major", "minor", "info"]
 Owner = Literal["supplier", "engineering", "compliance"]
@@ -237,29 +239,29 @@ _INVERSE = (Q.about, Q.reportFor, Q.declarationFor, Q.ofPart, Q.ofProduct, Q.for
 
 
 def focus_subgraph(store: GraphStore, product: str, *, on: dt.date, catalog: Catalog | None = None) -> Graph:
-    """The product's closure as an in-memory graph, extracted with CONSTRUCT queries.
+    """The product's closure as an in-memory graph, extracted with one query per hop.
 
     Only the root keeps ``rdf:type q:Product``: components that are products of their
     own are parts here, so product-level shapes judge the product asked about.
     Production runs that started after ``on`` are left out.
+
+    The closure is walked breadth first, each hop one query for the frontier's triples
+    and one for the nodes pointing at it; the triples stay store terms until the walk
+    ends and are then put once into an rdflib graph for pySHACL (``_FocusMemory``).
     """
-    graph = Graph()
     end = f'"{on.isoformat()}T23:59:59Z"^^xsd:dateTime'
+    rows: list[tuple[object, object, object]] = []
     seen: set[str] = set()
     frontier = {product}
-    forward = set(_FORWARD)
+    forward = {ox.NamedNode(str(p)) for p in _FORWARD}
+    inverse = " UNION ".join(f"{{ ?s <{p}> ?x }}" for p in _INVERSE)
     while frontier:
         seen |= frontier
-        described = store.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {values('s', frontier)} ?s ?p ?o }}")
         nxt: set[str] = set()
-        for s, p, o in described:
-            # RDF 1.1: "x"^^xsd:string and "x" are one literal; rdflib keeps them apart
-            # and shapes write the plain form.
-            obj: Node = RdfLiteral(str(o)) if isinstance(o, RdfLiteral) and o.datatype == XSD.string else o
-            graph.add((s, p, obj))
-            if p in forward and isinstance(o, URIRef):
-                nxt.add(str(o))
-        inverse = " UNION ".join(f"{{ ?s <{p}> ?x }}" for p in _INVERSE)
+        for s, p, o in _rows(store, f"SELECT ?s ?p ?o WHERE {{ {values('s', frontier)} ?s ?p ?o }}"):
+            rows.append((s, p, o))
+            if p in forward and isinstance(o, ox.NamedNode):
+                nxt.add(o.value)
         for row in store.select(
             f"""SELECT DISTINCT ?s WHERE {{ {values('x', frontier)}
                 {{ {inverse} }} UNION {{ ?s q:produced ?x ; q:startedAt ?t FILTER(?t <= {end}) }} }}"""
@@ -268,15 +270,21 @@ def focus_subgraph(store: GraphStore, product: str, *, on: dt.date, catalog: Cat
             if isinstance(found, str) and found.startswith(("http://", "https://", "urn:")):
                 nxt.add(found)
         frontier = {n for n in nxt if n not in seen and not n.startswith("http://qudt.org/")}
-    root = URIRef(product)
-    for s in list(graph.subjects(RDF.type, Q.Product)):
-        if s != root:
-            graph.remove((s, RDF.type, Q.Product))
     # Runs after the date stay out even when reached through another link.
-    for run in list(graph.subjects(RDF.type, Q.ProductionRun)):
-        started = graph.value(run, Q.startedAt)
-        if started is not None and str(started)[:10] > on.isoformat():
-            graph.remove((run, None, None))
+    rdf_type, started_at = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(Q.startedAt))
+    run_class, product_class = ox.NamedNode(str(Q.ProductionRun)), ox.NamedNode(str(Q.Product))
+    started = {s: o for s, p, o in rows if p == started_at}
+    day = on.isoformat()
+    late = {s for s, p, o in rows if p == rdf_type and o == run_class and s in started
+            and getattr(started[s], "value", "")[:10] > day}
+    root = ox.NamedNode(product)
+    terms = _Terms()
+    graph = Graph(store=_FocusMemory())
+    add = graph.store.add  # the terms are rdflib nodes already: skip Graph.add's checks
+    for s, p, o in rows:
+        if s in late or (p == rdf_type and o == product_class and s != root):
+            continue
+        add((terms(s), terms(p), terms(o)), graph)
     # Regulations documents refer to, as the catalog describes them (the store may not hold it).
     refs = {o for o in graph.objects(None, DCTERMS.references) if str(o).startswith(_REG)}
     if refs:
@@ -285,6 +293,104 @@ def focus_subgraph(store: GraphStore, product: str, *, on: dt.date, catalog: Cat
             for t in cat.triples((ref, None, None)):
                 graph.add(t)
     return graph
+
+
+class _FocusMemory(SimpleMemory):
+    """rdflib's ``SimpleMemory`` store for the focus subgraph, which is one graph.
+
+    The default ``Memory`` store keeps, per triple, the contexts it is in and raises an
+    add event: on a 50,000-triple focus subgraph that costs more than walking the
+    closure in the store, and every later read pays for the context lookups too.
+    pySHACL wraps its data graph in an ``rdflib.Dataset`` and so asks for a context-
+    and graph-aware store, but reads only through the graph it was given; here every
+    context is that one graph. ``SimpleMemory`` counts its triples by walking them, and
+    pySHACL takes the length of the data graph once per shape: the count is kept.
+    """
+
+    context_aware = True
+    graph_aware = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._length: int | None = None
+
+    def add(self, triple: Any, context: Any, quoted: bool = False) -> None:
+        self._length = None
+        super().add(triple, context, quoted)
+
+    def remove(self, triple_pattern: Any, context: Any = None) -> None:
+        self._length = None
+        super().remove(triple_pattern, context)
+
+    def __len__(self, context: Any = None) -> int:
+        if self._length is None:
+            self._length = super().__len__(context)
+        return self._length
+
+
+class _Terms:
+    """Store terms as rdflib terms, each distinct term converted once (a focus subgraph
+    names the same classes, predicates and values thousands of times)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[object, Node] = {}
+
+    def __call__(self, term: object) -> Node:
+        try:
+            return self._cache[term]
+        except KeyError:
+            pass
+        out: Node
+        if isinstance(term, ox.NamedNode):
+            out = URIRef(term.value)
+        elif isinstance(term, ox.BlankNode):
+            out = BNode(term.value)
+        elif isinstance(term, ox.Literal):
+            if term.language:
+                out = RdfLiteral(term.value, lang=term.language)
+            elif term.datatype.value == _XSD_STRING:
+                # RDF 1.1: "x"^^xsd:string and "x" are one literal; rdflib keeps them
+                # apart and shapes write the plain form.
+                out = RdfLiteral(term.value)
+            else:
+                out = RdfLiteral(term.value, datatype=URIRef(term.datatype.value))
+        else:
+            raise GapError(f"unsupported RDF term in the focus subgraph: {term!r}")
+        self._cache[term] = out
+        return out
+
+
+_XSD_STRING = str(XSD.string)
+
+
+def _rows(store: GraphStore, query: str) -> Iterable[tuple[object, object, object]]:
+    """The ``?s ?p ?o`` solutions of ``query`` as store terms (``_Terms`` turns them
+    into rdflib terms).
+
+    On Oxigraph the solutions are read as they come; ``construct()`` would build an
+    rdflib graph per query first. Other backends go through ``construct()``.
+    """
+    if isinstance(store, OxigraphStore):
+        solutions = store._query(query)
+        assert isinstance(solutions, ox.QuerySolutions)
+        for row in solutions:
+            yield row[0], row[1], row[2]
+        return
+    construct = "CONSTRUCT { ?s ?p ?o } WHERE" + query[query.index("WHERE") + len("WHERE"):]
+    for s, p, o in store.construct(construct):
+        yield _to_ox(s), _to_ox(p), _to_ox(o)
+
+
+def _to_ox(term: Node) -> object:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, RdfLiteral):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
+    raise GapError(f"unsupported RDF term in the focus subgraph: {term!r}")
 
 
 _CATALOG_RDF: dict[tuple[str, str], Graph] = {}
