@@ -1335,6 +1335,7 @@ def gap_report(
     results = _results(report, shapes)
     label = applicability.product.model
     shacl = [_shacl_finding(r, data, shapes, catalog, label) for r in results]
+    lap("shacl_findings")
     built = as_built(store, data)
     lap("as_built")
     screening = screen(data, product, catalog, regulation_ids=ids, market=market, on=on)
