@@ -289,7 +289,7 @@ class AnsweringRouter(GraphiQLRouter):
         )
         return key, store
 
-    async def execute_single(  # type: ignore[override]
+    async def execute_single(
         self,
         request: Any,
         request_adapter: Any,
