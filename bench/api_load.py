@@ -1,6 +1,6 @@
 """Benchmark: a bounded load run against the API (not a test).
 
-    python bench/api_load.py [--clients 8] [--seconds 20] [--workers 1]
+    python bench/api_load.py [--clients 8] [--seconds 20] [--json PATH]
 
 Loads the demo into a temporary store, creates an engineer with an API key, starts
 ``qualitas serve`` (uvicorn) in its own process on 127.0.0.1, then runs ``--clients``
@@ -9,21 +9,39 @@ query (``trace(complaintId: "CMP-2025-0057")``, the explorer page's field set) w
 key, as fast as answers come back. Every answer is checked: HTTP 200, no ``errors``, the
 expected ``calibration_invalid`` finding; anything else counts as an error.
 
+Two servers, one after the other, on the same store:
+
+* **cached** (the default settings): the same trace repeated, so after the first one
+  every answer comes from the answer cache (``qualitas.graphql._answers``), as for
+  clients polling one trace between two loads;
+* **uncached** (``QUALITAS_ANSWER_CACHE_ENTRIES=0``): every request parses nothing
+  again (the parser and validation caches stay) but resolves the trace in the store,
+  builds the GraphQL answer and encodes it.
+
+The clients are plain asyncio streams writing one prepared request and reading the
+answer by its Content-Length (an answer whose bytes equal the last checked one is
+not parsed again), so that the load generator, on the same 2 cores as the server,
+takes as little CPU from it as it can. The client process's CPU per request is
+reported beside the server's.
+
 Baseline, in this process: the same trace by the core function
 (``reasoning.trace.reverse_trace``) on the same store opened read-only, one call at a
 time, so ``api p50 / core p50`` is what HTTP, authentication, GraphQL and JSON add.
 
-Also: one client alone for a few seconds (latency without queueing, against the core
-baseline), and the server process's CPU time per request (from /proc), which tells
-whether the server or the load generator (on the same 2 cores) is the limit.
+Also: one client alone for a few seconds (latency without queueing), and the server
+process's CPU time per request (from /proc), which tells whether the server or the
+load generator is the limit.
 
-Prints requests/s, latency p50/p95/p99/max, errors, and writes ``bench/out/api_load.json``.
+Prints the figures, writes ``bench/out/api_load.json``, and with ``--json PATH`` the
+summary keys ``api_rps_8_clients``, ``api_p99_ms_8_clients`` (cached) and
+``api_rps_uncached`` (for ``make bench``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -33,7 +51,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -73,42 +94,165 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _client(base: str, key: str, until: float, latencies: list[float], errors: list[str]) -> None:
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with httpx.AsyncClient(
-        base_url=base, timeout=30, limits=limits, headers={"Authorization": f"Bearer {key}"}
-    ) as client:
-        payload = {"query": QUERY, "variables": {"id": COMPLAINT}}
+def _request_bytes(port: int, key: str) -> bytes:
+    body = json.dumps({"query": QUERY, "variables": {"id": COMPLAINT}}).encode()
+    head = (
+        f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length: int | None = None
+    chunked = False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if not chunked:
+        return status, await reader.readexactly(length or 0)
+    body = b""
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+        body += chunk[:-2]
+
+
+@dataclass
+class _Run:
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    good: bytes = b""
+
+    def check(self, status: int, body: bytes) -> str | None:
+        if status == 200 and body == self.good:
+            return None
+        try:
+            data = json.loads(body)
+            ok = (
+                status == 200
+                and "errors" not in data
+                and [f["kind"] for f in data["data"]["trace"]["findings"]] == ["calibration_invalid"]
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if not ok:
+            return f"HTTP {status}: {body[:200]!r}"
+        self.good = body
+        return None
+
+
+async def _client(port: int, request: bytes, until: float, run: _Run) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
         while time.monotonic() < until:
             started = time.perf_counter()
             try:
-                response = await client.post("/graphql", json=payload)
-                elapsed = time.perf_counter() - started
-                body = response.json()
-                ok = (
-                    response.status_code == 200
-                    and "errors" not in body
-                    and [f["kind"] for f in body["data"]["trace"]["findings"]] == ["calibration_invalid"]
-                )
-            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
+                writer.write(request)
+                status, body = await _read_response(reader)
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:  # closed: open another
+                run.errors.append(f"{type(exc).__name__}: {exc}")
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 continue
-            if ok:
-                latencies.append(elapsed)
+            elapsed = time.perf_counter() - started
+            problem = run.check(status, body)
+            if problem is None:
+                run.latencies.append(elapsed)
             else:
-                errors.append(f"HTTP {response.status_code}: {response.text[:200]}")
+                run.errors.append(problem)
+    finally:
+        writer.close()
 
 
-async def _load(base: str, key: str, clients: int, seconds: float) -> tuple[list[float], list[str], float]:
-    latencies: list[float] = []
-    errors: list[str] = []
-    async with httpx.AsyncClient(base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"}) as warm:
-        for _ in range(20):  # warm the server (first key check pays Argon2 once)
-            (await warm.post("/graphql", json={"query": QUERY, "variables": {"id": COMPLAINT}})).raise_for_status()
+async def _load(port: int, key: str, clients: int, seconds: float) -> tuple[_Run, float, float]:
+    """(the run, its wall-clock seconds, this process's CPU seconds during it)."""
+    run = _Run()
+    request = _request_bytes(port, key)
+    await _client(port, request, time.monotonic() + 0.5, _Run())  # warm: first key check pays Argon2 once
+    cpu = time.process_time()
     started = time.monotonic()
     until = started + seconds
-    await asyncio.gather(*(_client(base, key, until, latencies, errors) for _ in range(clients)))
-    return latencies, errors, time.monotonic() - started
+    await asyncio.gather(*(_client(port, request, until, run) for _ in range(clients)))
+    return run, time.monotonic() - started, time.process_time() - cpu
+
+
+@contextlib.contextmanager
+def _server(env: dict[str, str], log: Path) -> Iterator[tuple[int, int]]:
+    """``qualitas serve`` on a free port, its log in ``log``; yields (port, pid)."""
+    port = _free_port()
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "qualitas.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=REPO,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"server did not start: {log.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.2)
+            yield port, server.pid
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+def _figures(run: _Run, wall: float, server_cpu: float, client_cpu: float) -> dict[str, Any]:
+    ms = [v * 1000 for v in run.latencies] or [float("nan")]
+    requests = len(run.latencies) + len(run.errors)
+    return {
+        "seconds": round(wall, 2),
+        "requests": requests,
+        "ok": len(run.latencies),
+        "errors": len(run.errors),
+        "first_errors": run.errors[:5],
+        "requests_per_s": round(len(run.latencies) / wall, 1),
+        "latency_ms": {
+            "p50": round(statistics.median(ms), 2),
+            "p95": round(_percentile(ms, 0.95), 2),
+            "p99": round(_percentile(ms, 0.99), 2),
+            "max": round(max(ms), 2),
+        },
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, requests), 2),
+        "server_cpu_busy": round(server_cpu / wall, 2),
+        "client_cpu_ms_per_request": round(client_cpu * 1000 / max(1, requests), 2),
+    }
+
+
+def _measure(
+    env: dict[str, str], log: Path, key: str, clients: int, seconds: float, *, solo: float = 0
+) -> dict[str, Any]:
+    with _server(env, log) as (port, pid):
+        alone = asyncio.run(_load(port, key, 1, solo))[0] if solo else None
+        cpu_before = _cpu_seconds(pid)
+        run, wall, client_cpu = asyncio.run(_load(port, key, clients, seconds))
+        result = _figures(run, wall, _cpu_seconds(pid) - cpu_before, client_cpu)
+    if alone is not None:
+        result["one_client"] = {
+            "requests": len(alone.latencies) + len(alone.errors),
+            "errors": len(alone.errors),
+            "p50_ms": round(statistics.median(alone.latencies) * 1000, 2),
+            "p99_ms": round(_percentile(alone.latencies, 0.99) * 1000, 2),
+        }
+    return result
 
 
 def main() -> None:
@@ -116,6 +260,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--core-calls", type=int, default=200)
+    parser.add_argument("--json", type=Path, help="also write the summary keys for `make bench` here")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="qualitas-load-") as tmp:
@@ -130,29 +275,16 @@ def main() -> None:
         key = users.create_key("load-engineer", label="bench").secret
         users.close()
 
-        port = _free_port()
-        server = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        log = Path(tmp) / "serve.log"
+        cached = _measure(env, log, key, args.clients, args.seconds, solo=min(5.0, args.seconds))
+        uncached = _measure(
+            {**env, "QUALITAS_ANSWER_CACHE_ENTRIES": "0"},
+            log,
+            key,
+            args.clients,
+            args.seconds,
+            solo=min(5.0, args.seconds),
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"server did not start: {server.stderr.read().decode() if server.stderr else ''}")
-                time.sleep(0.2)
-            solo, solo_errors, _ = asyncio.run(_load(base, key, 1, min(5.0, args.seconds)))
-            cpu_before = _cpu_seconds(server.pid)
-            latencies, errors, wall = asyncio.run(_load(base, key, args.clients, args.seconds))
-            server_cpu = _cpu_seconds(server.pid) - cpu_before
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
 
         # baseline: the core function on the same store, in this process
         with open_store(store_dir, read_only=True) as store:
@@ -164,38 +296,27 @@ def main() -> None:
                 reverse_trace(store, COMPLAINT)
                 core.append(time.perf_counter() - started)
 
-    ms = [v * 1000 for v in latencies]
-    core_ms = [v * 1000 for v in core]
+    core_p50 = statistics.median(core) * 1000
     result = {
         "clients": args.clients,
-        "seconds": round(wall, 2),
-        "requests": len(latencies) + len(errors),
-        "ok": len(latencies),
-        "errors": len(errors),
-        "first_errors": errors[:5],
-        "requests_per_s": round(len(latencies) / wall, 1),
-        "latency_ms": {
-            "p50": round(statistics.median(ms), 2),
-            "p95": round(_percentile(ms, 0.95), 2),
-            "p99": round(_percentile(ms, 0.99), 2),
-            "max": round(max(ms), 2),
-        },
-        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(latencies) + len(errors)), 2),
-        "server_cpu_busy": round(server_cpu / wall, 2),
-        "one_client": {
-            "requests": len(solo) + len(solo_errors),
-            "errors": len(solo_errors),
-            "p50_ms": round(statistics.median(solo) * 1000, 2),
-            "p99_ms": round(_percentile(solo, 0.99) * 1000, 2),
-        },
-        "core_trace_ms": {"p50": round(statistics.median(core_ms), 2), "p99": round(_percentile(core_ms, 0.99), 2)},
-        "one_client_p50_over_core_p50": round(statistics.median(solo) * 1000 / statistics.median(core_ms), 2),
+        "cached": cached,
+        "uncached": uncached,
+        "core_trace_ms": {"p50": round(core_p50, 2), "p99": round(_percentile(core, 0.99) * 1000, 2)},
+        "one_client_uncached_p50_over_core_p50": round(uncached["one_client"]["p50_ms"] / core_p50, 2),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "server": "qualitas serve (one uvicorn worker) on 127.0.0.1",
+        "server": "qualitas serve (one uvicorn worker) on 127.0.0.1; the load generator on the same machine",
     }
     OUT.mkdir(exist_ok=True)
     (OUT / "api_load.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+    if args.json is not None:
+        summary = {
+            "api_rps_8_clients": cached["requests_per_s"],
+            "api_p99_ms_8_clients": cached["latency_ms"]["p99"],
+            "api_rps_uncached": uncached["requests_per_s"],
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":
