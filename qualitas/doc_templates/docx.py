@@ -187,6 +187,16 @@ def _keep_rows_whole(table: Any, *, header: bool) -> None:
                                        "w:hidden", "w:ins", "w:del", "w:trPrChange")
 
 
+_TABLE_GRID: list[str] = []
+
+
+def _table_grid_id(document: Any) -> str:
+    """The style id of "Table Grid" in python-docx's default template (looked up once)."""
+    if not _TABLE_GRID:
+        _TABLE_GRID.append(document.styles["Table Grid"].style_id)
+    return _TABLE_GRID[0]
+
+
 def render_docx(model: DocModel) -> bytes:
     """``model`` as a DOCX document (bytes)."""
     _, docxtpl = _docx()
@@ -212,12 +222,15 @@ def render_docx(model: DocModel) -> bytes:
             rows = [block.header, *block.rows] if block.header else list(block.rows)
             width = max((len(r) for r in rows), default=1)
             table = sub.add_table(rows=len(rows), cols=width)
-            table.style = "Table Grid"
+            # the style by its id: naming it makes python-docx search every style twice per table
+            table._tbl.tblStyle_val = _table_grid_id(sub.subdocx)
+            cells = table._cells  # row by row; table.cell(i, j) would rebuild this list on every call
             for i, row in enumerate(rows):
-                for j, cell in enumerate(row):
-                    table.cell(i, j).text = cell
+                for j, text in enumerate(row):
+                    cell = cells[i * width + j]
+                    cell.text = text
                     if i == 0 and block.header:
-                        for run in table.cell(i, j).paragraphs[0].runs:
+                        for run in cell.paragraphs[0].runs:
                             run.bold = True
             _keep_rows_whole(table, header=bool(block.header))
             blocks.append({"kind": "table", "sub": sub})

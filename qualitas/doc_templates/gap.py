@@ -103,13 +103,9 @@ def render_gap_html(report: GapReport, *, generated: dt.datetime | None = None) 
 
 def render_gap_pdf(report: GapReport) -> bytes:
     """The HTML report as PDF (weasyprint, the ``docs`` extra)."""
-    try:
-        from weasyprint import HTML
-    except (ImportError, OSError) as exc:  # OSError: weasyprint without its Pango libraries
-        raise MissingExtraError("weasyprint", extra="docs") from exc
-    pdf = HTML(string=render_gap_html(report), base_url=str(TEMPLATES)).write_pdf()
-    assert isinstance(pdf, bytes)
-    return pdf
+    from qualitas.doc_templates._render import html_to_pdf
+
+    return html_to_pdf(render_gap_html(report), str(TEMPLATES))
 
 
 def render_gap(report: GapReport, fmt: str) -> bytes:

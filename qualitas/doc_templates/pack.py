@@ -45,7 +45,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, XSD
 
 from qualitas import __version__
 from qualitas.doc_templates._i18n import country_name, long_date
-from qualitas.errors import InputError, MissingExtraError
+from qualitas.errors import InputError
 from qualitas.ontology import Q
 from qualitas.ontology.identifiers import gtin_is_valid, k_number_is_valid
 from qualitas.reasoning.gap import STANDARD_TYPES, GapReport, gap_report
@@ -1113,13 +1113,10 @@ def render_html(model: DocModel) -> str:
 
 
 def render_pdf(model: DocModel) -> bytes:
-    try:
-        from weasyprint import HTML
-    except (ImportError, OSError) as exc:  # OSError: weasyprint without its Pango libraries
-        raise MissingExtraError("weasyprint", extra="docs") from exc
-    pdf = HTML(string=render_html(model), base_url=str(TEMPLATES)).write_pdf()
-    assert isinstance(pdf, bytes)
-    return pdf
+    """``model`` as PDF (weasyprint, the ``docs`` extra; fonts kept for the next document)."""
+    from qualitas.doc_templates._render import html_to_pdf
+
+    return html_to_pdf(render_html(model), str(TEMPLATES))
 
 
 # ---------------------------------------------------------------- store: snapshot and override
@@ -1208,11 +1205,14 @@ def build_pack(
     override_reason: str | None = None,
     now: dt.datetime | None = None,
     report: GapReport | None = None,
+    workers: int | None = None,
 ) -> Pack:
     """Build the ``market`` pack of ``product_id`` into ``out_dir/<pack id>.zip``.
 
     ``final`` with open findings needs ``override_by`` and ``override_reason``; the
-    override is then recorded in ``store`` (which must be writable)."""
+    override is then recorded in ``store`` (which must be writable). Documents render
+    on ``workers`` processes (default: one per core, see ``_render.py``; 1: in this
+    process); the bytes are the same whatever the number."""
     market = market.upper()
     if market not in MARKETS:
         raise PackError(f"unknown market {market!r}; packs exist for {', '.join(MARKETS)}", market=market)
@@ -1223,6 +1223,9 @@ def build_pack(
                         f"choose from {sorted(allowed)}", market=market)
     catalog = catalog or default_catalog()
     generated = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    from qualitas.doc_templates._render import RenderJob, prepare, render_all
+
+    workers = prepare(workers)  # workers start while the gap report is computed
     report = report or gap_report(store, product_id, market, on=on, catalog=catalog)
     snapshot, batches = snapshot_id(store)
     pack_id = _pack_id(report.product.model, market, generated, snapshot)
@@ -1244,19 +1247,22 @@ def build_pack(
     status: Literal["draft", "final"] = "final" if (not open_count or override is not None) else "draft"
     ctx = dataclasses.replace(ctx, findings=pack_findings, status=status, override=override)
 
-    from qualitas.doc_templates.docx import render_docx
-    from qualitas.doc_templates.gap import gap_jsonable, render_gap_pdf
+    from qualitas.doc_templates.gap import TEMPLATES as GAP_TEMPLATES
+    from qualitas.doc_templates.gap import gap_jsonable, render_gap_html
 
     files: dict[str, bytes] = {}
     documents = []
+    jobs = [RenderJob("gap-report/gap-report", html=render_gap_html(report), base_url=str(GAP_TEMPLATES))]
     for key in route.documents:
         for lang in langs:
             model = _BUILDERS[key](ctx, lang)
-            files[f"documents/{model.stem}.pdf"] = render_pdf(model)
-            files[f"documents/{model.stem}.docx"] = render_docx(model)
+            jobs.append(RenderJob(f"documents/{model.stem}", model=model))
             documents.append({"key": key, "language": lang, "title": model.title, "status": status,
                               "files": [f"documents/{model.stem}.pdf", f"documents/{model.stem}.docx"]})
-    files["gap-report/gap-report.pdf"] = render_gap_pdf(report)
+    for done in render_all(jobs, workers=workers):
+        files[f"{done.name}.pdf"] = done.pdf
+        if done.docx is not None:
+            files[f"{done.name}.docx"] = done.docx
     files["gap-report/gap-report.json"] = (json.dumps(gap_jsonable(report), ensure_ascii=False, indent=2,
                                                       default=_jsonable)
                                            + "\n").encode()
