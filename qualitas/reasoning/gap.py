@@ -549,6 +549,31 @@ def shapes_graph_for(regulation_ids: frozenset[str], catalog: Catalog) -> Graph:
     return shapes
 
 
+#: Shapes graphs by (catalog version, catalog root, regulation ids), with whether they
+#: need OWL RL; the least recently used goes first when full.
+_COMPILED: dict[tuple[str, str, frozenset[str]], tuple[Graph, bool]] = {}
+_COMPILED_MAX = 64
+
+
+def _compiled_shapes(regulation_ids: frozenset[str], catalog: Catalog) -> tuple[Graph, bool]:
+    """``shapes_graph_for`` and ``inference_terms`` once per catalog version and set of
+    regulations (a catalog version fixes its records and shapes); each report gets its
+    own copy, so nothing a caller does to a report's shapes graph reaches another."""
+    key = (catalog.version, catalog.root, regulation_ids)
+    hit = _COMPILED.pop(key, None)
+    if hit is None:
+        built = shapes_graph_for(regulation_ids, catalog)
+        hit = (built, bool(inference_terms(built)))
+        while len(_COMPILED) >= _COMPILED_MAX:
+            del _COMPILED[next(iter(_COMPILED))]
+    _COMPILED[key] = hit
+    shapes = Graph()
+    shapes.bind("sh", SH)
+    shapes.bind("q", Q)
+    shapes += hit[0]
+    return shapes, hit[1]
+
+
 # ---------------------------------------------------------------- OWL RL where needed
 
 _TBOX_PREDICATES = (RDFS.subClassOf, RDFS.subPropertyOf, OWL.inverseOf, OWL.equivalentClass, OWL.equivalentProperty)
@@ -1321,12 +1346,11 @@ def gap_report(
     ids = applicability.ids
     route = _route(applicability, catalog)
     lap("applicability")
-    shapes = shapes_graph_for(ids, catalog)
+    shapes, inferred = _compiled_shapes(ids, catalog)
     lap("shapes")
     product = URIRef(applicability.product.iri)
     data = focus_subgraph(store, str(product), on=on, catalog=catalog)
     lap("focus_subgraph")
-    inferred = bool(inference_terms(shapes))
     if inferred:
         data = infer(data, inplace=True)
     lap("owl_rl")
