@@ -36,8 +36,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check qualitas tests bench
 	$(BIN)/mypy qualitas/ontology qualitas/reasoning
 
+## bench: every bench in quick mode (1M triples; BENCH_FULL=1 adds the 10M-triple trace run), each in its
+## own process, merged into bench/out/summary.json (figures, goals, met, machine, date);
+## `$(BIN)/python bench/run_all.py --table` prints it as the README's Markdown table
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/trace.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .qualitas .pytest_cache
