@@ -18,6 +18,7 @@ page (``w:tblHeader``, §17.4.49); a section without a heading gets no Heading 1
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -243,6 +244,20 @@ def render_docx(model: DocModel) -> bytes:
     _set_language(tpl.docx, lang_tag(model))
     out = io.BytesIO()
     tpl.save(out)
+    return _reproducible(out.getvalue())
+
+
+def _reproducible(data: bytes) -> bytes:
+    """The same parts with every ZIP entry dated 1980-01-01 00:00 (the ZIP epoch):
+    python-docx dates them with the clock, so the same document had other bytes (and
+    another sha256 in the pack manifest) a second later."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, src.read(info))
     return out.getvalue()
 
 

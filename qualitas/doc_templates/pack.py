@@ -1252,7 +1252,8 @@ def build_pack(
 
     files: dict[str, bytes] = {}
     documents = []
-    jobs = [RenderJob("gap-report/gap-report", html=render_gap_html(report), base_url=str(GAP_TEMPLATES))]
+    jobs = [RenderJob("gap-report/gap-report", html=render_gap_html(report, generated=generated),
+                      base_url=str(GAP_TEMPLATES))]
     for key in route.documents:
         for lang in langs:
             model = _BUILDERS[key](ctx, lang)
@@ -1313,10 +1314,16 @@ def build_pack(
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{pack_id}.zip"
     tmp = path.with_suffix(".zip.part")
+    def entry(name: str) -> zipfile.ZipInfo:  # dated by the pack, not the clock: same inputs, same bytes
+        info = zipfile.ZipInfo(name, date_time=generated.timetuple()[:6])
+        info.external_attr = 0o600 << 16
+        return info
+
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        zf.writestr(entry("manifest.json"), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                    compress_type=zipfile.ZIP_DEFLATED)
         for name, data in sorted(files.items()):
-            zf.writestr(name, data)
+            zf.writestr(entry(name), data, compress_type=zipfile.ZIP_DEFLATED)
     tmp.replace(path)
     return Pack(pack_id=pack_id, path=path, status=status, manifest=manifest, files=entries, report=report)
 
