@@ -1,6 +1,6 @@
 """Benchmark: load and reverse trace on Oxigraph versus rdflib in memory (not a test).
 
-    python bench/trace.py [--units 35000] [--traces 50] [--seed 42]
+    python bench/trace.py [--units 35000] [--traces 50] [--seed 42] [--no-rdflib] [--json PATH]
 
 Builds the scaled demo data set (~30 distinct triples per unit; 35,000 units give
 ~1M triples), then, in this one process:
@@ -11,12 +11,19 @@ Builds the scaled demo data set (~30 distinct triples per unit; 35,000 units giv
   ``qualitas.reasoning.trace.reverse_trace`` code against both, through a small
   rdflib adapter with the GraphStore ``select`` method.
 
-Prints the figures and the ratios (rdflib / Oxigraph).
+Prints the figures and the ratios (rdflib / Oxigraph). The Oxigraph traces run first,
+then the rdflib ones (whose results are compared), so that the store's RSS is read
+without the rdflib graph in the process. ``--json PATH`` writes the figures for
+``make bench``: ``trace_p95_ms_1m`` (or ``trace_p95_ms_10m`` from 3M triples on, e.g.
+``--units 350000``), ``trace_p50_ms``, ``store_rss_mb`` and, unless ``--no-rdflib``
+(the default from 100,000 units: an rdflib graph of 10M triples does not fit in
+memory), ``trace_ratio_rdflib_p50``, ``load_triples_per_s``, ``load_ratio_rdflib``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import statistics
@@ -73,7 +80,13 @@ def main() -> int:
     parser.add_argument("--units", type=int, default=35_000)
     parser.add_argument("--traces", type=int, default=50)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--no-rdflib", action="store_true", help="skip the rdflib baseline (the default from 100,000 units)"
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures to PATH as JSON")
     args = parser.parse_args()
+    with_rdflib = not args.no_rdflib and args.units < 100_000
+    summary: dict[str, float] = {}
 
     with tempfile.TemporaryDirectory(prefix="qualitas-bench-") as tmp:
         data = Path(tmp) / "data.nt"
@@ -94,51 +107,68 @@ def main() -> int:
             f"({result.triples / ox_load:,.0f} triples/s), RSS +{_rss_mb() - rss0:.0f} MB after load"
         )
 
-        rss0 = _rss_mb()
-        t0 = time.perf_counter()
-        graph = Graph()
-        graph.parse(data, format="nt")
-        rdf_load = time.perf_counter() - t0
-        print(
-            f"rdflib parse+add: {len(graph)} triples in {rdf_load:.1f} s "
-            f"({len(graph) / rdf_load:,.0f} triples/s), RSS +{_rss_mb() - rss0:.0f} MB held by the graph"
-        )
+        summary["load_triples_per_s"] = round(result.triples / ox_load)
 
         ids = [str(r["id"]) for r in store.select("SELECT ?id WHERE { ?c q:complaintId ?id } ORDER BY ?id")]
         picked = random.Random(args.seed).sample(ids, min(args.traces, len(ids)))
-        rdf = RdflibSelect(graph)
-        ox_times, rdf_times, rdf_failures = [], [], 0
+        ox_times, ox_traces = [], {}
         for cid in picked:
             t0 = time.perf_counter()
-            ox_trace = reverse_trace(store, cid)
+            ox_traces[cid] = ox_trace = reverse_trace(store, cid)
             ox_times.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            try:
-                rdf_trace = reverse_trace(rdf, cid)  # type: ignore[arg-type]
-            except RecursionError:
-                rdf_failures += 1
-                continue
-            rdf_times.append(time.perf_counter() - t0)
-            if (len(rdf_trace.runs), len(rdf_trace.lots)) != (len(ox_trace.runs), len(ox_trace.lots)):
-                print(f"warning: traces differ for {cid}", file=sys.stderr)
         ox50, ox95 = _percentiles(ox_times)
+        store_rss = _rss_mb()
         print(
             f"reverse trace, oxigraph: p50 {ox50:.1f} ms, p95 {ox95:.1f} ms over {len(ox_times)} complaints "
-            f"(each: {len(ox_trace.runs)} runs, {len(ox_trace.lots)} lots)"
+            f"(each: {len(ox_trace.runs)} runs, {len(ox_trace.lots)} lots); process RSS {store_rss:.0f} MB"
         )
-        if rdf_times:
-            rd50, rd95 = _percentiles(rdf_times)
+        scale = "1m" if result.triples < 3_000_000 else "10m"
+        summary[f"trace_p95_ms_{scale}"] = round(ox95, 2)
+        summary["trace_p50_ms"] = round(ox50, 2)
+        summary["store_rss_mb"] = round(store_rss)
+
+        if with_rdflib:
+            rss0 = _rss_mb()
+            t0 = time.perf_counter()
+            graph = Graph()
+            graph.parse(data, format="nt")
+            rdf_load = time.perf_counter() - t0
             print(
-                f"reverse trace, rdflib:   p50 {rd50:.1f} ms, p95 {rd95:.1f} ms over {len(rdf_times)} complaints"
-                + (f" ({rdf_failures} RecursionError)" if rdf_failures else "")
+                f"rdflib parse+add: {len(graph)} triples in {rdf_load:.1f} s "
+                f"({len(graph) / rdf_load:,.0f} triples/s), RSS +{_rss_mb() - rss0:.0f} MB held by the graph"
             )
-            print(
-                f"ratios (rdflib / oxigraph): load {rdf_load / ox_load:.2f}x, "
-                f"trace p50 {rd50 / ox50:.1f}x, trace p95 {rd95 / ox95:.1f}x"
-            )
-        else:
-            print(f"rdflib: every trace failed ({rdf_failures} RecursionError)")
+            summary["load_ratio_rdflib"] = round(rdf_load / ox_load, 2)
+            rdf = RdflibSelect(graph)
+            rdf_times, rdf_failures = [], 0
+            for cid in picked:
+                t0 = time.perf_counter()
+                try:
+                    rdf_trace = reverse_trace(rdf, cid)  # type: ignore[arg-type]
+                except RecursionError:
+                    rdf_failures += 1
+                    continue
+                rdf_times.append(time.perf_counter() - t0)
+                ox_trace = ox_traces[cid]
+                if (len(rdf_trace.runs), len(rdf_trace.lots)) != (len(ox_trace.runs), len(ox_trace.lots)):
+                    print(f"warning: traces differ for {cid}", file=sys.stderr)
+            if rdf_times:
+                rd50, rd95 = _percentiles(rdf_times)
+                print(
+                    f"reverse trace, rdflib:   p50 {rd50:.1f} ms, p95 {rd95:.1f} ms over {len(rdf_times)} complaints"
+                    + (f" ({rdf_failures} RecursionError)" if rdf_failures else "")
+                )
+                print(
+                    f"ratios (rdflib / oxigraph): load {rdf_load / ox_load:.2f}x, "
+                    f"trace p50 {rd50 / ox50:.1f}x, trace p95 {rd95 / ox95:.1f}x"
+                )
+                summary["trace_ratio_rdflib_p50"] = round(rd50 / ox50, 2)
+            else:
+                print(f"rdflib: every trace failed ({rdf_failures} RecursionError)")
         store.close()
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
     return 0
 
 
