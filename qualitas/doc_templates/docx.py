@@ -18,6 +18,7 @@ page (``w:tblHeader``, §17.4.49); a section without a heading gets no Heading 1
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,6 +189,36 @@ def _keep_rows_whole(table: Any, *, header: bool) -> None:
                                        "w:hidden", "w:ins", "w:del", "w:trPrChange")
 
 
+class _BodyXml:
+    """WordprocessingML that docxtpl's ``{{p ...}}`` tag puts in place of its paragraph,
+    as it does a subdocument's (``__html__``: markup, not text to escape)."""
+
+    def __init__(self, xml: str) -> None:
+        self.xml = xml
+
+    def __html__(self) -> str:
+        return self.xml
+
+    __str__ = __html__
+
+
+def _take_body(document: Any) -> _BodyXml:
+    """The body of ``document`` without its section properties as XML (what
+    ``docxtpl.Subdoc`` inserts), emptied afterwards for the next table."""
+    from lxml import etree
+
+    body = document.element.body
+    sect = body.sectPr
+    if sect is not None:
+        body.remove(sect)
+    xml = re.sub(r"</?w:body[^>]*>", "", etree.tostring(body, encoding="unicode", pretty_print=False))
+    for child in list(body):
+        body.remove(child)
+    if sect is not None:
+        body.append(sect)
+    return _BodyXml(xml)
+
+
 _TABLE_GRID: list[str] = []
 
 
@@ -209,17 +240,19 @@ def render_docx(model: DocModel) -> bytes:
     _set_page_size(tpl.docx, size)
     body = tpl.docx.sections[0]
     sections = []
+    # One subdocument for every table of the document (opening one is most of a small
+    # table's cost): each table is built in it, taken out as XML, and removed.
+    sub = tpl.new_subdoc()
+    # the subdocument lays its tables out for its own page: give it the pack's text width
+    page = sub.subdocx.sections[0]
+    page.page_width, page.page_height = body.page_width, body.page_height
+    page.left_margin, page.right_margin = body.left_margin, body.right_margin
     for section in model.sections:
         blocks = []
         for block in section.blocks:
             if block.kind == "p":
                 blocks.append({"kind": "p", "text": block.text})
                 continue
-            sub = tpl.new_subdoc()
-            # the subdocument lays its table out for its own page: give it the pack's text width
-            page = sub.subdocx.sections[0]
-            page.page_width, page.page_height = body.page_width, body.page_height
-            page.left_margin, page.right_margin = body.left_margin, body.right_margin
             rows = [block.header, *block.rows] if block.header else list(block.rows)
             width = max((len(r) for r in rows), default=1)
             table = sub.add_table(rows=len(rows), cols=width)
@@ -234,7 +267,7 @@ def render_docx(model: DocModel) -> bytes:
                         for run in cell.paragraphs[0].runs:
                             run.bold = True
             _keep_rows_whole(table, header=bool(block.header))
-            blocks.append({"kind": "table", "sub": sub})
+            blocks.append({"kind": "table", "sub": _take_body(sub.subdocx)})
         sections.append({"heading": section.heading.strip(), "blocks": blocks})
     context = {
         "header": model.watermark, "title": model.title, "subtitle": model.subtitle, "notice": model.notice,
