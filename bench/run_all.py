@@ -156,6 +156,8 @@ def summarise(runs: dict[str, dict[str, object]], *, full: bool, only: set[str] 
                 values[key] = None
                 if bench.full_only and not full:
                     reasons[key] = "not run: the 10M-triple run needs BENCH_FULL=1"
+                elif only is None or bench.name in only:
+                    reasons[key] = f"not run: the run stopped before bench {bench.name}"
                 else:
                     reasons[key] = f"not run: bench {bench.name} was left out (--only)"
                 continue
@@ -227,9 +229,16 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.UTC)
     machine_info = machine()
-    runs = {b.name: run_bench(b) for b in benches(full=full) if only is None or b.name in only}
-    summary = summarise(runs, full=full, only=only, started=started, machine_info=machine_info)
     args.summary.parent.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, dict[str, object]] = {}
+    for bench in benches(full=full):
+        if only is not None and bench.name not in only:
+            continue
+        runs[bench.name] = run_bench(bench)
+        # written after every bench, so that a stopped run still leaves the figures it has
+        summary = summarise(runs, full=full, only=only, started=started, machine_info=machine_info)
+        args.summary.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    summary = summarise(runs, full=full, only=only, started=started, machine_info=machine_info)
     args.summary.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.summary}\n")
     print(table(summary))
