@@ -692,12 +692,18 @@ def infer(graph: Graph, *, inplace: bool = False) -> Graph:
         out += graph
     q_ns = str(Q)
     owl_ns = str(OWL)
-    for s, c in list(graph.subject_objects(RDF.type)):
+    add = out.store.add  # Graph.add without its per-call term checks: these are graph terms
+    rdf_type = RDF.type
+    types: dict[Node, tuple[Node, ...]] = {}  # class -> the superclasses it adds
+    for s, c in list(graph.subject_objects(rdf_type)):
         if isinstance(s, RdfLiteral) or str(s).startswith(q_ns):
             continue
-        for sup in ent.supers.get(c, ()):
-            if sup not in _NOT_INFERRED_TYPES and not str(sup).startswith(owl_ns):
-                out.add((s, RDF.type, sup))
+        sups = types.get(c)
+        if sups is None:
+            sups = types[c] = tuple(sup for sup in ent.supers.get(c, ())
+                                    if sup not in _NOT_INFERRED_TYPES and not str(sup).startswith(owl_ns))
+        for sup in sups:
+            add((s, rdf_type, sup), out)
     props = set(ent.super_props) | set(ent.inverses)
     todo: list[tuple[Node, Node, Node]] = [t for p in props for t in list(graph.triples((None, p, None)))]
     seen: set[tuple[Node, Node, Node]] = set(todo)
@@ -710,7 +716,7 @@ def infer(graph: Graph, *, inplace: bool = False) -> Graph:
                 seen.add(t)
                 todo.append(t)
                 if not isinstance(t[0], RdfLiteral) and t[1] not in _TBOX_PREDICATES and t[1] != OWL.sameAs:
-                    out.add(t)
+                    add(t, out)
     return out
 
 
