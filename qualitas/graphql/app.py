@@ -172,16 +172,26 @@ class JsonRequestCheck:
     @staticmethod
     def _checked_messages(receive: Receive, send: Send) -> Receive:
         async def checked() -> Message:
-            message = await receive()
-            if message["type"] == "websocket.receive":
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    return message
                 text = message.get("text")
                 data = text.encode("utf-8", "surrogatepass") if text is not None else message.get("bytes") or b""
                 problem = _json_problem(data, "message", top_object=True)
-                if problem:
-                    reason = problem.encode()[:120].decode("utf-8", "ignore")
-                    await send({"type": "websocket.close", "code": 4400, "reason": reason})
-                    return {"type": "websocket.disconnect", "code": 4400}
-            return message
+                if not problem:
+                    return message
+                op = _subscribe_id(data)
+                if op is not None:
+                    # A readable subscribe message with a bad value (a control character in a
+                    # variable): that operation is refused, the connection lives on.
+                    error = {"id": op, "type": "error",
+                             "payload": [{"message": problem, "extensions": {"code": "BAD_INPUT"}}]}
+                    await send({"type": "websocket.send", "text": json.dumps(error)})
+                    continue
+                reason = problem.encode()[:120].decode("utf-8", "ignore")
+                await send({"type": "websocket.close", "code": 4400, "reason": reason})
+                return {"type": "websocket.disconnect", "code": 4400}
 
         return checked
 
@@ -194,6 +204,18 @@ class JsonRequestCheck:
                 if problem:
                     return problem
         return None
+
+
+def _subscribe_id(data: bytes) -> str | None:
+    """The id of a graphql-transport-ws ``subscribe`` message Python's parser can read
+    (its values may still be refused), else None."""
+    try:
+        message = json.loads(data.decode("utf-8", "surrogatepass"))
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(message, dict) and message.get("type") == "subscribe" and isinstance(message.get("id"), str):
+        return message["id"]
+    return None
 
 
 def _json_problem(data: bytes, label: str, *, top_object: bool) -> str | None:
