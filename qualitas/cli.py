@@ -77,7 +77,13 @@ def _agent(settings: Settings) -> str:
 
 @contextmanager
 def _open(*, read_only: bool = False) -> Iterator[GraphStore]:
-    store = open_store(_settings().store, read_only=read_only)
+    with _open_at(_settings().store, read_only=read_only) as store:
+        yield store
+
+
+@contextmanager
+def _open_at(path: Path, *, read_only: bool = False) -> Iterator[GraphStore]:
+    store = open_store(path, read_only=read_only)
     try:
         yield store
     finally:
@@ -85,9 +91,19 @@ def _open(*, read_only: bool = False) -> Iterator[GraphStore]:
 
 
 def open_for_reading() -> AbstractContextManager[GraphStore]:
-    """The store named by ``--store`` (or the settings), opened read-only, for the
-    sub-commands defined in other modules (``regulations upcoming``, ``impact``)."""
-    return _open(read_only=True)
+    """The store named by this invocation's ``--store`` (else the settings), opened
+    read-only, for the sub-commands defined in other modules (``regulations upcoming``,
+    ``impact``). The option is read from the running command's root context, not from
+    module state, so a sub-application invoked on its own never sees an earlier
+    invocation's store."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    store = ctx.find_root().params.get("store") if ctx is not None else None
+    settings = Settings()
+    if store is not None:
+        settings = settings.model_copy(update={"store": Path(store)})
+    return _open_at(settings.store, read_only=True)
 
 
 def _camel(name: str) -> str:
