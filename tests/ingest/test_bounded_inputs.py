@@ -14,6 +14,8 @@ import resource
 import struct
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -96,18 +98,25 @@ def cli(*args: str, store: Path) -> tuple[subprocess.CompletedProcess[str], floa
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (CLI_MEMORY_LIMIT, CLI_MEMORY_LIMIT))
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run(
-        [sys.executable, "-m", "qualitas.cli", "--store", str(store), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-        preexec_fn=limit,
-        timeout=300,
-    )
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return done, max(peak, before) / 1024
+    # os.wait4 gives this child's own rusage: RUSAGE_CHILDREN would be the largest peak
+    # of every child the test process ever waited for.
+    command = [sys.executable, "-m", "qualitas.cli", "--store", str(store), *args]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=REPO, preexec_fn=limit)
+        deadline = time.monotonic() + 300
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                child.kill()
+                raise subprocess.TimeoutExpired(command, 300)
+            time.sleep(0.05)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(command, child.returncode, out.read().decode(), err.read().decode())
+    return done, usage.ru_maxrss / 1024
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int, *fragments: str) -> str:
