@@ -191,6 +191,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()  # else an unclosed pipe warns at exit (warnings are errors)
     shutil.rmtree(root / "scratch", ignore_errors=True)
 
 
