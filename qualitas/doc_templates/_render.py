@@ -13,7 +13,10 @@ started by the ``forkserver`` method, never by ``fork``: the API server calls
 lock held by another thread (https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods).
 
 Every job is a pure function of its input, and results are put back in job order,
-so the bytes do not depend on how many workers there were.
+so the bytes do not depend on how many workers there were (``bench/packs.py
+--baseline`` checks it). The pool pays off only where cores are free: on a machine
+whose cores are busy with other work it gains nothing (same bench, ``workers=1`` in
+the same process as the baseline).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import atexit
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -107,6 +111,24 @@ def _warm() -> int:
     return os.getpid()
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave when the process that made the pool is gone, so a
+    killed server leaves no worker waiting for jobs forever (the forkserver then leaves
+    too: it stays while a worker holds its "alive" pipe)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid was reused by another user's process
+                os._exit(0)
+
+    threading.Thread(target=watch, name="qualitas-render-parent-watch", daemon=True).start()
+
+
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
 
@@ -118,7 +140,8 @@ def _pool(workers: int) -> ProcessPoolExecutor:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["qualitas.doc_templates.pack", "qualitas.doc_templates.docx",
                                         "weasyprint"])
-            pool = ProcessPoolExecutor(workers, mp_context=ctx)
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_exit_with_parent,
+                                       initargs=(os.getpid(),))
             for _ in range(workers):  # start the workers now, while the caller computes the gap report
                 pool.submit(_warm)
             _pools[workers] = pool
