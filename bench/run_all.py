@@ -4,7 +4,7 @@
     BENCH_FULL=1 python bench/run_all.py              # adds the 10M-triple trace run
     python bench/run_all.py --table [--summary PATH]  # the summary as a Markdown table
 
-Each bench runs in its own process with ``--json bench/out/<name>.json`` and writes its
+Each bench runs in its own process with ``--json bench/out/<name>.figures.json`` and writes its
 own keys; its output goes to ``bench/out/<name>.log``. A bench that fails (exit status,
 no JSON, a timeout, an option it does not know) is recorded with its error and the
 others still run. The summary holds exactly these figures, each with its goal (issue 15)
@@ -114,7 +114,7 @@ def _tail(path: Path, lines: int = 8) -> str:
 
 def run_bench(bench: Bench) -> dict[str, object]:
     """Run one bench in its own process; its figures, or its error."""
-    out = OUT / f"{bench.name}.json"
+    out = OUT / f"{bench.name}.figures.json"  # not <name>.json: api_load.py writes its own there
     log = OUT / f"{bench.name}.log"
     out.unlink(missing_ok=True)
     cmd = [sys.executable, *bench.args, "--json", str(out)]
