@@ -27,7 +27,6 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -1142,36 +1141,15 @@ def _remediation(owner: Owner, act: Localized) -> Remediation:
 def as_built(store: GraphStore, graph: Graph) -> AsBuilt:
     """The trace checks (material, parameter set in force, calibration at run time) for
     the lots and runs of the focus subgraph."""
-    return _as_built(store, _as_built_items(graph))
-
-
-@dataclass(frozen=True)
-class _AsBuiltItems:
-    """What the as-built checks need from the focus subgraph: its runs and lots, and
-    what each run consumed and produced."""
-
-    runs: frozenset[str]
-    lots: frozenset[str]
-    consumed: dict[str, set[str]]
-    produced: dict[str, set[str]]
-
-
-def _as_built_items(graph: Graph) -> _AsBuiltItems:
-    runs = frozenset(str(r) for r in graph.subjects(RDF.type, Q.ProductionRun))
-    lots = frozenset(str(x) for x in graph.subjects(RDF.type, Q.Lot))
+    runs = {str(r) for r in graph.subjects(RDF.type, Q.ProductionRun)}
+    lots = {str(x) for x in graph.subjects(RDF.type, Q.Lot)}
     consumed: dict[str, set[str]] = defaultdict(set)
     produced: dict[str, set[str]] = defaultdict(set)
     for run in runs:
         consumed[run] = {str(o) for o in graph.objects(URIRef(run), Q.consumed)}
         produced[run] = {str(o) for o in graph.objects(URIRef(run), Q.produced)}
-    return _AsBuiltItems(runs, lots, consumed, produced)
-
-
-def _as_built(store: GraphStore, items: _AsBuiltItems) -> AsBuilt:
-    """The trace queries for ``items``; reads the store only, so it can run beside
-    pySHACL (pyoxigraph lets go of the GIL while it evaluates a query)."""
-    _, lot_traces = tr.item_traces(store, set(items.lots)) if items.lots else ([], [])
-    run_traces = tr.run_traces(store, set(items.runs), items.consumed, items.produced)
+    _, lot_traces = tr.item_traces(store, lots) if lots else ([], [])
+    run_traces = tr.run_traces(store, runs, consumed, produced)
     return AsBuilt(
         lots=tuple(sorted(lot_traces, key=lambda x: x.lot_number)),
         runs=tuple(sorted(run_traces, key=lambda r: (r.started_at, r.run_id))),
@@ -1415,17 +1393,13 @@ def _gap_report(
     if inferred:
         data = infer(data, inplace=True)
     lap("owl_rl")
-    # The as-built checks are store queries on the focus subgraph's runs and lots: they
-    # run in a thread while pySHACL (Python) validates; "as_built" is the wait after it.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_as_built, store, _as_built_items(data))
-        conforms, report = validate(data, shapes)
-        lap("pyshacl")
-        results = _results(report, shapes)
-        label = applicability.product.model
-        shacl = [_shacl_finding(r, data, shapes, catalog, label) for r in results]
-        lap("shacl_findings")
-        built = pending.result()
+    conforms, report = validate(data, shapes)
+    lap("pyshacl")
+    results = _results(report, shapes)
+    label = applicability.product.model
+    shacl = [_shacl_finding(r, data, shapes, catalog, label) for r in results]
+    lap("shacl_findings")
+    built = as_built(store, data)
     lap("as_built")
     screening = screen(data, product, catalog, regulation_ids=ids, market=market, on=on)
     lap("screening")
