@@ -15,7 +15,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -98,25 +97,24 @@ def cli(*args: str, store: Path) -> tuple[subprocess.CompletedProcess[str], floa
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (CLI_MEMORY_LIMIT, CLI_MEMORY_LIMIT))
 
-    # os.wait4 gives this child's own rusage: RUSAGE_CHILDREN would be the largest peak
-    # of every child the test process ever waited for.
-    command = [sys.executable, "-m", "qualitas.cli", "--store", str(store), *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=REPO, preexec_fn=limit)
-        deadline = time.monotonic() + 300
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                child.kill()
-                raise subprocess.TimeoutExpired(command, 300)
-            time.sleep(0.05)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        done = subprocess.CompletedProcess(command, child.returncode, out.read().decode(), err.read().decode())
-    return done, usage.ru_maxrss / 1024
+    # The CLI runs under a small Python wrapper that reports its one child's peak: a child
+    # forked straight from this (large) test process would count the parent's resident
+    # pages until it execs, and RUSAGE_CHILDREN here would be the largest of every child.
+    peak_file = Path(tempfile.mkdtemp()) / "peak"
+    command = [sys.executable, "-c", _MEASURED, str(peak_file),
+               sys.executable, "-m", "qualitas.cli", "--store", str(store), *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO, preexec_fn=limit,
+                          timeout=300)
+    done.args = command[3:]
+    return done, int(peak_file.read_text()) / 1024
+
+
+_MEASURED = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[2:]).returncode\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int, *fragments: str) -> str:
