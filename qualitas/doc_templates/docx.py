@@ -248,7 +248,7 @@ def render_docx(model: DocModel) -> bytes:
     page.page_width, page.page_height = body.page_width, body.page_height
     page.left_margin, page.right_margin = body.left_margin, body.right_margin
     for section in model.sections:
-        blocks = []
+        blocks: list[dict[str, Any]] = []
         for block in section.blocks:
             if block.kind == "p":
                 blocks.append({"kind": "p", "text": block.text})
