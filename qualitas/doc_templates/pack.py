@@ -598,9 +598,9 @@ def _pack_findings(ctx: _Ctx, langs: Sequence[str]) -> list[PackFinding]:
             elif not gtin_is_valid(value):
                 add("bad_gtin", "udi-summary", number=value)
     if "nmpa-registration-checklist" in docs:
-        for i in range(len(_NMPA_ITEMS)):
-            if not _nmpa_evidence(ctx, i):
-                add("missing_nmpa_item", "nmpa-registration-checklist", number=str(i + 1))
+        for item in range(len(_NMPA_ITEMS)):
+            if not _nmpa_evidence(ctx, item):
+                add("missing_nmpa_item", "nmpa-registration-checklist", number=str(item + 1))
     if "sjt-11364-table" in docs:
         table = ctx.report.screening.china_rohs
         if table is None or not table.rows:

@@ -200,19 +200,12 @@ def load_routes(path: Path = ROUTES_FILE) -> Routes:
 
 
 @dataclass(frozen=True)
-class Exclusion:
+class Exclusion(Based):
     """An act that matched the product's profile but whose own scope article excludes it."""
 
     regulation_id: str
     bases: Mapping[str, str]
     reason: Mapping[str, str]
-
-    @property
-    def basis(self) -> str:
-        return self.bases.get("en", "")
-
-    def basis_in(self, lang: str) -> str:
-        return self.bases.get(lang, "")
 
     def reason_in(self, lang: str) -> str:
         return self.reason.get(lang) or ""
