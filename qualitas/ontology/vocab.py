@@ -17,21 +17,30 @@ class Q(DefinedNamespace):
     BillOfMaterials: URIRef
     CAPA: URIRef
     CalibrationCertificate: URIRef
+    CapaStep: URIRef
     Citation: URIRef
     Complaint: URIRef
     CompositionEntry: URIRef
     ControlAction: URIRef
+    ControlPlanItem: URIRef
     DesignWeakness: URIRef
     Document: URIRef
     Equipment: URIRef
     Exemption: URIRef
+    FailureCause: URIRef
+    FailureChain: URIRef
+    FailureEffect: URIRef
     FailureMechanism: URIRef
     FailureMode: URIRef
     Firm: URIRef
+    Fmea: URIRef
+    FmeaControl: URIRef
+    FmeaStructureElement: URIRef
     InspectionResult: URIRef
     Lot: URIRef
     Market: URIRef
     Material: URIRef
+    OptimisationAction: URIRef
     ParameterObservation: URIRef
     ParameterSet: URIRef
     ParameterSpecification: URIRef
@@ -49,6 +58,7 @@ class Q(DefinedNamespace):
     Regulation: URIRef
     RepairCriterionScore: URIRef
     Requirement: URIRef
+    RootCauseCandidate: URIRef
     Routing: URIRef
     SerialUnit: URIRef
     SpcSummary: URIRef
@@ -62,33 +72,46 @@ class Q(DefinedNamespace):
     # object properties
     about: URIRef
     addresses: URIRef
+    analysesItem: URIRef
+    analysesStep: URIRef
     authorisedRepresentative: URIRef
+    candidateSubject: URIRef
     certificateFor: URIRef
     citesRequirement: URIRef
     claimsExemption: URIRef
     component: URIRef
+    concernsLot: URIRef
+    concernsRun: URIRef
     concernsUnit: URIRef
     consumed: URIRef
     contact: URIRef
     containsSubstance: URIRef
+    controlsChain: URIRef
     declarationFor: URIRef
     declaredBy: URIRef
     declaresMaterial: URIRef
     designedMaterial: URIRef
+    detectionControl: URIRef
     dueToWeakness: URIRef
     duringRun: URIRef
     equipment: URIRef
+    failureCause: URIRef
+    failureEffect: URIRef
     failureMode: URIRef
     forStep: URIRef
     hasBOM: URIRef
     hasCalibration: URIRef
+    hasCapaStep: URIRef
     hasCategory: URIRef
     hasCitation: URIRef
     hasCompositionEntry: URIRef
+    hasControlPlanItem: URIRef
+    hasFailureChain: URIRef
     hasFeature: URIRef
     hasLine: URIRef
     hasMechanism: URIRef
     hasObservation: URIRef
+    hasOptimisationAction: URIRef
     hasPriorityPartRepair: URIRef
     hasRawSeries: URIRef
     hasRepairCriterionScore: URIRef
@@ -96,6 +119,7 @@ class Q(DefinedNamespace):
     hasResult: URIRef
     hasSpecification: URIRef
     hasStep: URIRef
+    hasStructureElement: URIRef
     hasViolation: URIRef
     inForceAs: URIRef
     inspects: URIRef
@@ -108,11 +132,14 @@ class Q(DefinedNamespace):
     onEquipment: URIRef
     packedIn: URIRef
     parameter: URIRef
+    partOfStructure: URIRef
     predicateDevice: URIRef
+    preventionControl: URIRef
     produced: URIRef
     reportFor: URIRef
     reportedMaterial: URIRef
     reportsFailureMode: URIRef
+    rootCauseCandidate: URIRef
     routingFor: URIRef
     signatory: URIRef
     step: URIRef
@@ -123,19 +150,25 @@ class Q(DefinedNamespace):
     unit: URIRef
     usedParameterSet: URIRef
     variantOf: URIRef
+    workElement: URIRef
 
     # datatype properties
     aboveThreshold: URIRef
     actionKind: URIRef
+    actionPriority: URIRef
     actionStatus: URIRef
     address: URIRef
     alarmKind: URIRef
     appliedValue: URIRef
     calibrationResult: URIRef
+    capaMethod: URIRef
+    capaStatus: URIRef
     casNumber: URIRef
+    category4M: URIRef
     centerLine: URIRef
     channel: URIRef
     characteristic: URIRef
+    characteristicKind: URIRef
     charged: URIRef
     chartType: URIRef
     classificationName: URIRef
@@ -146,7 +179,10 @@ class Q(DefinedNamespace):
     commonName: URIRef
     complaintId: URIRef
     composition: URIRef
+    confirmed: URIRef
     contactPerson: URIRef
+    controlMethod: URIRef
+    controlType: URIRef
     country: URIRef
     cp: URIRef
     cpk: URIRef
@@ -154,20 +190,26 @@ class Q(DefinedNamespace):
     decisionDate: URIRef
     declarationClass: URIRef
     designator: URIRef
+    detectionRating: URIRef
     deviceClass: URIRef
     digitalLink: URIRef
     disassemblySteps: URIRef
     documentNumber: URIRef
     dryRun: URIRef
+    dueDate: URIRef
     ecNumber: URIRef
     effectiveFrom: URIRef
     effectiveUntil: URIRef
+    elementFunction: URIRef
     endedAt: URIRef
     epc: URIRef
     equipmentId: URIRef
+    evaluationMethod: URIRef
     evidence: URIRef
     fastenerType: URIRef
+    findingKind: URIRef
     firstSampleAt: URIRef
+    fmeaKind: URIRef
     grade: URIRef
     gtin: URIRef
     identifier: URIRef
@@ -175,6 +217,7 @@ class Q(DefinedNamespace):
     intendedUse: URIRef
     issuer: URIRef
     issuingAgency: URIRef
+    itemFunction: URIRef
     jobTitle: URIRef
     lastSampleAt: URIRef
     lotNumber: URIRef
@@ -187,6 +230,8 @@ class Q(DefinedNamespace):
     name: URIRef
     nominal: URIRef
     observation: URIRef
+    occurrenceRating: URIRef
+    optimisationStatus: URIRef
     partNumber: URIRef
     partPresent: URIRef
     placeOfIssue: URIRef
@@ -198,26 +243,36 @@ class Q(DefinedNamespace):
     productName: URIRef
     quantity: URIRef
     raisedAt: URIRef
+    reactionPlan: URIRef
     reason: URIRef
     receivedOn: URIRef
     regulationNumber: URIRef
     repairInformationScore: URIRef
     requestedValue: URIRef
     requirementText: URIRef
+    responsible: URIRef
     revision: URIRef
+    rowKey: URIRef
     ruleId: URIRef
     ruleViolations: URIRef
     runId: URIRef
     sampleCount: URIRef
+    sampleFrequency: URIRef
+    sampleSize: URIRef
     serialNumber: URIRef
     seriesFile: URIRef
     seriesKey: URIRef
     severity: URIRef
+    severityRating: URIRef
     signal: URIRef
     softwareUpdateYears: URIRef
     sparePartsScore: URIRef
+    specificationText: URIRef
     standardDeviation: URIRef
     startedAt: URIRef
+    stepFunction: URIRef
+    stepKey: URIRef
+    structureLevel: URIRef
     substanceCategory: URIRef
     supplierId: URIRef
     suppressedFraction: URIRef
@@ -234,5 +289,7 @@ class Q(DefinedNamespace):
     validUntil: URIRef
     value: URIRef
     verdict: URIRef
+    verifiedAt: URIRef
+    verifiedBy: URIRef
     version: URIRef
     vin: URIRef
