@@ -5,14 +5,22 @@ Real letters are messy: ``21CFR 820.90(a)``, ``820.100 (a)``, ``21 CFR § 820.30
 ``21 CFR`` prefix (``803.20(c)(1)``) and part-level mentions (``21 CFR Part 803``).
 Every form normalises to ``21 CFR 820.100(a)`` / ``21 CFR Part 820``; statute references
 (``21 U.S.C. § 360(k)``) are not CFR citations and are skipped.
+
+Combined and ranged forms come out as one citation each, every one with the span of the text
+it was read from: ``820.198(a)(b)`` (two sibling paragraphs run together, which the CFR's
+paragraph hierarchy (a) > (1) > (i) > (A) never nests) is ``820.198(a)`` and ``820.198(b)``;
+``820.30(i) and (j)`` and ``807.81(a)(1), (2)`` elide the section; ``807.81(a)(3) and
+(a)(3)(i)`` elides it with a deeper paragraph; ``§§ 803.50 and 803.52`` names two sections.
+See https://www.ecfr.gov/reader-aids/using-ecfr/ecfr-paragraph-structure for the hierarchy.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
-__all__ = ["Citation", "find_citations", "normalise_citation"]
+__all__ = ["Citation", "find_citations", "normalise_citation", "split_paragraphs"]
 
 #: Title 21 parts of device law. A bare ``803.20(c)(1)`` with no ``21 CFR`` prefix counts as a
 #: citation only when its part is one of these, so ``2.25 mm`` or ``4.0`` never do.
@@ -33,6 +41,14 @@ _NOT_CFR_BEFORE = re.compile(r"(?:\b[Cc]lauses?|\b[Ss]ections?|\b[Vv]ersions?|\b
 #: An elided sibling paragraph after a citation: "21 CFR 807.81(a)(1), (2)" also cites
 #: 807.81(a)(2). Not when another paragraph follows ("(b)(4)" is a redaction mark).
 _SIBLING = re.compile(r"(?:,\s*|\s+(?:and|or)\s+)\((?P<p>[a-z]{1,4}|\d{1,2})\)(?!\s?\()")
+#: An elided deeper paragraph: "807.81(a)(3) and (a)(3)(i)" also cites 807.81(a)(3)(i). The
+#: FOIA redaction marks "(b)(4)", "(b)(6)", "(b)(7)(C)" are never paragraphs.
+_ELIDED = re.compile(r"(?:,\s*|\s+(?:and|or)\s+)(?P<g>(?:\((?:[a-z]{1,4}|\d{1,2})\)){2,4})(?![\w(])")
+#: A paragraph range: "820.100(a)(1)-(7)", "820.30(c) through (e)".
+_RANGE = re.compile(r"\s*(?:-|–|through|to)\s*\((?P<p>[a-z]|\d{1,2})\)(?![\w(])")
+_REDACTION = re.compile(r"^\(b\)\((?:4|5|6|7)\)")
+_GROUP = re.compile(r"\(([a-z]{1,4}|\d{1,2}|[A-Z])\)")
+_ROMAN = frozenset({"i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,40 @@ class Citation:
 
 def _norm_paras(paras: str) -> str:
     return re.sub(r"\s+", "", paras or "")
+
+
+def _kind(group: str, prev: str | None) -> str:
+    """The level kind of one paragraph designator: "alpha", "digit" or "roman" (a roman
+    numeral only directly under a digit, as in 807.81(a)(3)(i))."""
+    if group.isdigit():
+        return "digit"
+    if group in _ROMAN and prev is not None and prev.isdigit():
+        return "roman"
+    return "alpha"
+
+
+def split_paragraphs(paras: str) -> list[str]:
+    """The single paragraphs a run of designators stands for: ``(a)(b)`` -> ``(a)``, ``(b)``
+    (siblings run together); ``(a)(3)(i)`` stays one (a proper nesting).
+
+    >>> split_paragraphs("(a)(b)")
+    ['(a)', '(b)']
+    >>> split_paragraphs("(a)(3)(i)")
+    ['(a)(3)(i)']
+    """
+    groups = _GROUP.findall(paras)
+    if len(groups) < 2:
+        return [paras] if paras else [""]
+    out: list[str] = []
+    stem: list[str] = [groups[0]]
+    for prev, g in itertools.pairwise(groups):
+        if _kind(g, prev) == _kind(prev, stem[-2] if len(stem) > 1 else None) and (not g.isalpha() or g > prev):
+            out.append("".join(f"({x})" for x in stem))
+            stem = [*stem[:-1], g]
+        else:
+            stem.append(g)
+    out.append("".join(f"({x})" for x in stem))
+    return out
 
 
 def find_citations(text: str) -> list[Citation]:
@@ -74,8 +124,31 @@ def find_citations(text: str) -> list[Citation]:
         section = f"{part}.{m.group('section')}"
         paras = _norm_paras(m.group("paras"))
         end = m.end()
-        out.append(Citation(f"21 CFR {section}{paras}", m.start(), end, part, section))
+        pieces = split_paragraphs(paras)
+        for piece in pieces:
+            out.append(Citation(f"21 CFR {section}{piece}", m.start(), end, part, section))
+        paras = pieces[-1]
+        deeper = _ELIDED.match(text, end)
+        if deeper and paras and not _REDACTION.match(deeper.group("g")):
+            groups = _GROUP.findall(deeper.group("g"))
+            mine = _GROUP.findall(paras)
+            if groups and mine and _kind(groups[0], None) == _kind(mine[0], None):
+                cite = f"21 CFR {section}{deeper.group('g')}"
+                out.append(Citation(cite, deeper.start("g"), deeper.end(), part, section))
+                continue
         last = re.search(r"\(([a-z]{1,4}|\d{1,2})\)$", paras)
+        rng = _RANGE.match(text, end)
+        lo, hi = (last.group(1), rng.group("p")) if last and rng else ("", "")
+        if lo and lo.isdigit() == hi.isdigit() and (int(lo) < int(hi) if lo.isdigit() else len(lo) == 1 and lo < hi):
+            seq = (
+                [str(i) for i in range(int(lo) + 1, int(hi) + 1)]
+                if lo.isdigit()
+                else [chr(c) for c in range(ord(lo) + 1, ord(hi) + 1)]
+            )
+            for x in seq[:26]:
+                cite = f"21 CFR {section}{paras[: last.start()]}({x})"
+                out.append(Citation(cite, rng.start(), rng.end(), part, section))
+            continue
         while last:
             sib = _SIBLING.match(text, end)
             if not sib or sib.group("p").isdigit() != last.group(1).isdigit():
