@@ -267,6 +267,7 @@ class Q(DefinedNamespace):
     signal: URIRef
     softwareUpdateYears: URIRef
     sparePartsScore: URIRef
+    specialCharacteristic: URIRef
     specificationText: URIRef
     standardDeviation: URIRef
     startedAt: URIRef
