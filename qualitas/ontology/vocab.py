@@ -68,6 +68,7 @@ class Q(DefinedNamespace):
     TestReport: URIRef
     Violation: URIRef
     WarningLetter: URIRef
+    WorkOrder: URIRef
 
     # object properties
     about: URIRef
@@ -220,6 +221,7 @@ class Q(DefinedNamespace):
     itemFunction: URIRef
     jobTitle: URIRef
     lastSampleAt: URIRef
+    line: URIRef
     lotNumber: URIRef
     lowerControlLimit: URIRef
     marking: URIRef
@@ -234,6 +236,7 @@ class Q(DefinedNamespace):
     optimisationStatus: URIRef
     partNumber: URIRef
     partPresent: URIRef
+    photo: URIRef
     placeOfIssue: URIRef
     points: URIRef
     position: URIRef
@@ -248,6 +251,8 @@ class Q(DefinedNamespace):
     receivedOn: URIRef
     regulationNumber: URIRef
     repairInformationScore: URIRef
+    reportChannel: URIRef
+    reportedBy: URIRef
     requestedValue: URIRef
     requirementText: URIRef
     responsible: URIRef
@@ -271,6 +276,7 @@ class Q(DefinedNamespace):
     specificationText: URIRef
     standardDeviation: URIRef
     startedAt: URIRef
+    station: URIRef
     stepFunction: URIRef
     stepKey: URIRef
     structureLevel: URIRef
@@ -294,3 +300,4 @@ class Q(DefinedNamespace):
     verifiedBy: URIRef
     version: URIRef
     vin: URIRef
+    workOrderStatus: URIRef
