@@ -716,6 +716,7 @@ PLUGINS = (
     "qualitas.ingest.nlp.cli",
     "qualitas.auth.cli",
     "qualitas.audit.cli",
+    "qualitas.chat.cli",
 )
 
 

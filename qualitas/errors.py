@@ -14,6 +14,7 @@ The tree::
     ├── AuthenticationError            no valid API key or token where one is needed
     ├── PermissionDeniedError          authenticated, but the role may not do this
     ├── LimitExceededError             a request over a configured limit (depth, cost, size, time)
+    ├── DeliveryError                  an outside service (a chat robot) did not take a message
     └── MissingExtraError              an optional dependency is not installed
 
 Third-party exceptions are caught only in adapters and re-raised as one of these
@@ -96,6 +97,11 @@ class AuditTamperedError(QualitasError):
     See 21 CFR 11.10(e): https://www.ecfr.gov/current/title-21/part-11#p-11.10(e)"""
 
 
+class DeliveryError(QualitasError):
+    """A chat robot (DingTalk, WeCom, Feishu, Slack) did not take a message, after the
+    retries where retrying made sense; the message names the channel and the answer."""
+
+
 class MissingExtraError(QualitasError):
     """An optional dependency is missing; the message names the extra to install."""
 
@@ -126,6 +132,7 @@ ERROR_TABLE: dict[type[QualitasError], ErrorMapping] = {
     StoreError: ErrorMapping(503, "STORE_ERROR", 74),
     AuditTamperedError: ErrorMapping(500, "AUDIT_TAMPERED", 65),
     MissingExtraError: ErrorMapping(501, "MISSING_EXTRA", 69),
+    DeliveryError: ErrorMapping(502, "DELIVERY_FAILED", 69),
     QualitasError: ErrorMapping(500, "INTERNAL", 70),
 }
 
