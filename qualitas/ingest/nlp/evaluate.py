@@ -1,18 +1,32 @@
 """Score extraction against a hand-made answer key: precision, recall and F1 of charged
 citations (micro-averaged over letters), subsystem accuracy over the gold charged
-citations that were found, and letters per second."""
+citations, the share of letters whose firm, date, reference, issuing office and inspection
+periods match the key (each over the entries that state it), and letters per second."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from qualitas.ingest.nlp import extract_file
 
-__all__ = ["Evaluation", "answer_key_sets", "evaluate_corpus"]
+__all__ = ["Evaluation", "FactScore", "answer_key_sets", "evaluate_corpus", "frozen_split"]
+
+
+@dataclass(frozen=True)
+class FactScore:
+    """How many key entries that state a fact the extractor got exactly right."""
+
+    correct: int
+    total: int
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.total if self.total else None
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,7 @@ class Evaluation:
     seconds: float
     letters_per_second: float
     errors: tuple[str, ...]
+    facts: dict[str, FactScore] = field(default_factory=dict)
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -47,7 +62,22 @@ def answer_key_sets(folder: Path, *, key_file: str = "answer_key.yaml") -> tuple
     return tuple(dict.fromkeys(e.get("set", "dev") for e in key["letters"]))
 
 
-def evaluate_corpus(folder: Path, *, key_file: str = "answer_key.yaml", only: str | None = None) -> Evaluation:
+def frozen_split(folder: Path, *, split_file: str = "heldout_split.yaml") -> tuple[str, ...]:
+    """The files of the frozen held-out split (``heldout_split.yaml``)."""
+    return tuple(yaml.safe_load((folder / split_file).read_text(encoding="utf-8"))["files"])
+
+
+def _as_date(value: object) -> dt.date | None:
+    return dt.date.fromisoformat(str(value)) if value is not None else None
+
+
+def evaluate_corpus(
+    folder: Path,
+    *,
+    key_file: str = "answer_key.yaml",
+    only: str | None = None,
+    files: tuple[str, ...] | None = None,
+) -> Evaluation:
     """Run the extractor over every letter the key lists in ``folder`` and score it.
 
     ``only`` restricts scoring to the key entries whose ``set`` matches (entries without a
@@ -56,6 +86,9 @@ def evaluate_corpus(folder: Path, *, key_file: str = "answer_key.yaml", only: st
     key = yaml.safe_load((folder / key_file).read_text(encoding="utf-8"))
     if only is not None:
         key["letters"] = [e for e in key["letters"] if e.get("set", "dev") == only]
+    if files is not None:
+        key["letters"] = [e for e in key["letters"] if e["file"] in files]
+    facts = {name: [0, 0] for name in ("firm", "date", "reference", "office", "inspections")}
     tp = fp = fn = sub_ok = sub_n = otp = ofp = ofn = 0
     errors: list[str] = []
     started = time.perf_counter()
@@ -76,6 +109,26 @@ def evaluate_corpus(folder: Path, *, key_file: str = "answer_key.yaml", only: st
                 sub_ok += 1
             elif c in pred:
                 errors.append(f"{entry['file']}: {c} subsystem {pred[c]} != {label}")
+        got = {
+            "firm": letter.firm,
+            "date": letter.date,
+            "reference": letter.reference,
+            "office": letter.issuing_office,
+            "inspections": [[i.start, i.end] for i in letter.inspections],
+        }
+        for name, value in got.items():
+            if name not in entry:
+                continue
+            want = entry[name]
+            if name == "date":
+                want = _as_date(want)
+            elif name == "inspections":
+                want = [[_as_date(a), _as_date(b)] for a, b in want]
+            facts[name][1] += 1
+            if value == want:
+                facts[name][0] += 1
+            else:
+                errors.append(f"{entry['file']}: {name} {value!r} != {want!r}")
         g_other, p_other = set(entry.get("other") or ()), set(letter.other_references)
         otp += len(g_other & p_other)
         ofp += len(p_other - g_other)
@@ -100,4 +153,5 @@ def evaluate_corpus(folder: Path, *, key_file: str = "answer_key.yaml", only: st
         seconds,
         n / seconds if seconds else float("inf"),
         tuple(errors),
+        {name: FactScore(ok, total) for name, (ok, total) in facts.items()},
     )
