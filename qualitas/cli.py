@@ -27,7 +27,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from qualitas.errors import InputError, QualitasError, StoreBusyError, mapping_for
-from qualitas.settings import Settings
+from qualitas.settings import Settings, store_location
 from qualitas.store import GraphStore, LoadResult, open_store
 
 app = typer.Typer(
@@ -44,7 +44,7 @@ err = Console(stderr=True)
 
 @dataclasses.dataclass
 class _State:
-    store_path: Path | None = None
+    store_path: str | None = None
     debug: bool = False
 
 
@@ -56,7 +56,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 @app.callback()
 def _main(
     store: Annotated[
-        Path | None, typer.Option("--store", help="Store directory (default: $QUALITAS_STORE or ./.qualitas/store).")
+        str | None,
+        typer.Option(
+            "--store",
+            help="Store directory, or a remote store's URL: http(s):// for SPARQL 1.1, bolt:// or neo4j(+s):// "
+            "for Neo4j (default: $QUALITAS_STORE or ./.qualitas/store).",
+        ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
@@ -67,7 +72,7 @@ def _main(
 def _settings() -> Settings:
     settings = Settings()
     if _state.store_path is not None:
-        settings = settings.model_copy(update={"store": _state.store_path})
+        settings = settings.model_copy(update={"store": store_location(_state.store_path)})
     return settings
 
 
@@ -82,7 +87,7 @@ def _open(*, read_only: bool = False) -> Iterator[GraphStore]:
 
 
 @contextmanager
-def _open_at(path: Path, *, read_only: bool = False) -> Iterator[GraphStore]:
+def _open_at(path: Path | str, *, read_only: bool = False) -> Iterator[GraphStore]:
     store = open_store(path, read_only=read_only)
     try:
         yield store
@@ -102,7 +107,7 @@ def open_for_reading() -> AbstractContextManager[GraphStore]:
     store = ctx.find_root().params.get("store") if ctx is not None else None
     settings = Settings()
     if store is not None:
-        settings = settings.model_copy(update={"store": Path(store)})
+        settings = settings.model_copy(update={"store": store_location(store)})
     return _open_at(settings.store, read_only=True)
 
 
@@ -689,7 +694,9 @@ def serve(
         ide = " (GraphiQL)" if settings.introspection_enabled else ""
         err.print(f"trace explorer at {base}/ · GraphQL{ide} at {base}/graphql", highlight=False)
         # `qualitas load` finds the server here while it holds the store, and hands it the files.
-        announce(settings.store, url=base, ingest_dir=settings.ingest_dir)
+        # (A remote store is shared by design: no note, `load` writes to it directly.)
+        if isinstance(settings.store, Path):
+            announce(settings.store, url=base, ingest_dir=settings.ingest_dir)
         # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the
         # note be withdrawn below (a note left by a killed server is ignored: its pid is gone).
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -703,7 +710,8 @@ def serve(
                 timeout_keep_alive=5,
             )
         finally:
-            withdraw(settings.store)
+            if isinstance(settings.store, Path):
+                withdraw(settings.store)
 
     _run(action)
 

@@ -7,13 +7,15 @@ import time, so tests and the CLI can point at different stores.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from qualitas.errors import ConfigError
 
@@ -23,7 +25,25 @@ _PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "secret"}
 class Settings(BaseSettings):
     """Runtime settings.
 
-    ``QUALITAS_STORE``   store directory (default ``./.qualitas/store``)
+    ``QUALITAS_STORE``   store directory (default ``./.qualitas/store``), or the URL of a remote
+                         store: ``http(s)://`` a SPARQL 1.1 endpoint, ``bolt://``, ``neo4j://``,
+                         ``neo4j+s://`` a Neo4j server (see README "Remote stores")
+    ``QUALITAS_STORE_USER`` / ``QUALITAS_STORE_PASSWORD``  login for a remote store (never logged)
+    ``QUALITAS_STORE_DATABASE``  Neo4j database (default ``neo4j``)
+    ``QUALITAS_STORE_SERVER``  SPARQL server kind (``oxigraph``, ``fuseki``, ``graphdb``, ``virtuoso``,
+                               ``generic``); default: told by the server's ``Server`` header
+    ``QUALITAS_STORE_QUERY_ENDPOINT`` / ``_UPDATE_ENDPOINT`` / ``_GSP_ENDPOINT``  override the
+                               server kind's endpoints (absolute URLs, or paths under the store URL)
+    ``QUALITAS_STORE_TIMEOUT_S``  read timeout of one remote request (default 60);
+    ``QUALITAS_STORE_CONNECT_TIMEOUT_S`` (default 5)
+    ``QUALITAS_STORE_RETRIES``  tries on a transient error (connection refused, 502/503/504), with
+                               exponential backoff (default 5)
+    ``QUALITAS_STORE_CA_FILE``  CA bundle for an ``https://`` / ``+s`` store; ``QUALITAS_STORE_TLS_VERIFY``
+                               (default true)
+    ``QUALITAS_SETTINGS_FILE``  a TOML file with any of these settings (keys without the prefix, e.g.
+                               ``store_password = "..."``); default ``./qualitas.toml`` where it exists.
+                               Environment variables win over the file; a file holding
+                               ``store_password`` must not be readable by others (mode 0600)
     ``QUALITAS_HOST``    address ``serve`` binds to (default ``127.0.0.1``)
     ``QUALITAS_PORT``    port (default ``8000``)
     ``QUALITAS_ENVIRONMENT``  ``development`` (default) or ``production``
@@ -34,6 +54,7 @@ class Settings(BaseSettings):
     ``QUALITAS_AGENT``   who is recorded as the agent of loads (default: the OS user)
     ``QUALITAS_AUDIT_LOG``  the audit trail file (default ``<store parent>/audit/audit.jsonl``)
     ``QUALITAS_INGEST_DIR``  drop folder the ``loadFiles`` mutation reads from (default: unset, loadFiles off)
+    ``QUALITAS_CHAT_CONFIG``  chat robots (DingTalk, WeCom, Feishu, Slack) in and out, YAML (default: unset, off)
 
     API security (see README "API access"):
 
@@ -53,7 +74,20 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QUALITAS_", extra="ignore")
 
-    store: Path = Field(default=Path(".qualitas/store"))
+    #: A directory (Path) or a remote store's URL (str, kept as typed: a Path would fold ``//``).
+    store: Path | str = Field(default=Path(".qualitas/store"))
+    store_user: str | None = None
+    store_password: SecretStr | None = None
+    store_database: str = "neo4j"
+    store_server: Literal["oxigraph", "fuseki", "graphdb", "virtuoso", "generic"] | None = None
+    store_query_endpoint: str | None = None
+    store_update_endpoint: str | None = None
+    store_gsp_endpoint: str | None = None
+    store_timeout_s: float = Field(default=60.0, gt=0)
+    store_connect_timeout_s: float = Field(default=5.0, gt=0)
+    store_retries: int = Field(default=5, ge=1, le=20)
+    store_ca_file: Path | None = None
+    store_tls_verify: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     environment: Literal["development", "production"] = "development"
@@ -66,6 +100,8 @@ class Settings(BaseSettings):
     #: The drop folder the ``loadFiles`` mutation reads from (files are named relative to it);
     #: None disables ``loadFiles``.
     ingest_dir: Path | None = None
+    #: Chat robots in and out (YAML, see qualitas/chat/_config.py); None: no chat routes, no alerts out.
+    chat_config: Path | None = None
 
     auth_db: Path | None = None
     allow_anonymous_reads: bool = False
@@ -81,9 +117,44 @@ class Settings(BaseSettings):
     answer_cache_entries: int = Field(default=1024, ge=0, le=1_000_000)
     introspection: bool | None = None
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values, then the environment, then the settings file (if any)."""
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings, dotenv_settings)
+        path = settings_file()
+        if path is not None:
+            sources += (TomlConfigSettingsSource(settings_cls, toml_file=path),)
+        return (*sources, file_secret_settings)
+
+    @field_validator("store", mode="before")
+    @classmethod
+    def _store_path_or_url(cls, value: object) -> object:
+        if isinstance(value, str) and not is_store_url(value):
+            return Path(value)
+        return value
+
+    @property
+    def store_is_remote(self) -> bool:
+        return isinstance(self.store, str)
+
+    @property
+    def state_dir(self) -> Path:
+        """Where this installation keeps its local files (audit trail, users, secret,
+        packs): the store directory's parent, or ``./.qualitas`` for a remote store."""
+        if isinstance(self.store, str):
+            return Path(".qualitas").resolve()
+        return Path(self.store).resolve().parent
+
     @property
     def auth_db_path(self) -> Path:
-        return self.auth_db if self.auth_db is not None else Path(self.store).resolve().parent / "auth.sqlite"
+        return self.auth_db if self.auth_db is not None else self.state_dir / "auth.sqlite"
 
     @property
     def uses_placeholder_secret(self) -> bool:
@@ -91,7 +162,7 @@ class Settings(BaseSettings):
 
     @property
     def secret_file_path(self) -> Path:
-        return self.secret_file if self.secret_file is not None else Path(self.store).resolve().parent / "secret.key"
+        return self.secret_file if self.secret_file is not None else self.state_dir / "secret.key"
 
     def signing_secret(self) -> str:
         """The secret that signs bearer tokens and anchors the audit trail's head.
@@ -127,6 +198,45 @@ class Settings(BaseSettings):
 
 
 _SECRET_MIN = 32
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_store_url(value: str) -> bool:
+    """``http://…``, ``bolt://…`` and the like, as opposed to a directory."""
+    return bool(_URL.match(value))
+
+
+def store_location(value: str | Path) -> Path | str:
+    """A ``--store`` value as the settings hold it: a URL as typed, anything else a Path."""
+    if isinstance(value, str) and is_store_url(value):
+        return value
+    return Path(value)
+
+
+def settings_file() -> Path | None:
+    """``QUALITAS_SETTINGS_FILE`` (which must exist), else ``./qualitas.toml`` where it exists.
+    A file that sets ``store_password`` must not be readable by group or others."""
+    named = os.environ.get("QUALITAS_SETTINGS_FILE")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"{path}: QUALITAS_SETTINGS_FILE names no file", file=str(path))
+    else:
+        path = Path("qualitas.toml")
+        if not path.is_file():
+            return None
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable TOML settings file: {exc}", file=str(path)) from exc
+    mode = path.stat().st_mode
+    if "store_password" in data and mode & 0o077:
+        raise ConfigError(
+            f"{path}: holds store_password but may be read by others (mode {mode & 0o777:o}); run: chmod 600 {path}",
+            file=str(path),
+        )
+    return path
 
 
 def installation_secret(path: Path) -> str:

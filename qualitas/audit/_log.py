@@ -614,11 +614,12 @@ def state_digest(store: GraphStore) -> str:
 
 
 def audit_log_path(settings: Settings) -> Path:
-    """``QUALITAS_AUDIT_LOG``, else ``<store directory's parent>/audit/audit.jsonl``."""
+    """``QUALITAS_AUDIT_LOG``, else ``<store directory's parent>/audit/audit.jsonl``
+    (``./.qualitas/audit/audit.jsonl`` for a remote store)."""
     configured = getattr(settings, "audit_log", None)
     if configured is not None:
         return Path(configured)
-    return Path(settings.store).resolve().parent / "audit" / "audit.jsonl"
+    return settings.state_dir / "audit" / "audit.jsonl"
 
 
 def open_audit_log(settings: Settings) -> AuditLog:

@@ -49,7 +49,7 @@ def _reconcile(trail: AuditLog) -> None:
     if not any(True for _ in pending(trail)):
         return
     settings = root._settings()
-    if not (Path(settings.store) / "CURRENT").exists():
+    if isinstance(settings.store, Path) and not (settings.store / "CURRENT").exists():
         return
     store = open_store(settings.store, read_only=True)
     try:

@@ -28,7 +28,7 @@ from qualitas.settings import Settings
 
 
 def packs_dir(settings: Settings) -> Path:
-    return Path(settings.store).resolve().parent / "packs"
+    return settings.state_dir / "packs"
 
 
 @strawberry.type

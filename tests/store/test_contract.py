@@ -1,4 +1,4 @@
-"""The GraphStore contract. Every backend in ``BACKENDS`` runs the same tests."""
+"""The GraphStore contract. Every backend (``tests/store/conftest.py``) runs the same tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from rdflib import Literal, URIRef
 
 from qualitas.errors import InputError, ParseError
-from qualitas.store import BACKENDS, GraphStore, open_store
+from qualitas.store import GraphStore
+from tests.store.conftest import StoreFactory
 
 TTL = """@prefix ex: <http://example.com/> .
 ex:lot1 ex:ofPart ex:partA ; ex:lotNumber "L1" .
@@ -16,31 +17,24 @@ ex:lot2 ex:ofPart ex:partA ; ex:lotNumber "L2" .
 """
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def test_data_survives_a_restart(backend: str, tmp_path: Path) -> None:
+def test_data_survives_a_restart(store_factory: StoreFactory, tmp_path: Path) -> None:
     data = _write(tmp_path / "lots.ttl", TTL)
-    store = open_store(tmp_path / "s", backend=backend)
+    store = store_factory.make()
     result = store.load_file(data, agent="alice")
     assert (result.status, result.triples) == ("added", 4)
-    store.close()
-    reopened = open_store(tmp_path / "s", backend=backend)
+    reopened = store_factory.reopen(store)
     rows = reopened.select("SELECT ?n WHERE { ?l <http://example.com/lotNumber> ?n } ORDER BY ?n")
     assert [r["n"] for r in rows] == ["L1", "L2"]
-    reopened.close()
 
 
-def test_each_batch_has_prov_metadata(backend: str, tmp_path: Path) -> None:
+def test_each_batch_has_prov_metadata(store_factory: StoreFactory, tmp_path: Path) -> None:
     data = _write(tmp_path / "lots.ttl", TTL)
-    store = open_store(None, backend=backend)
+    store = store_factory.make()
     store.load_file(data, agent="alice")
     [batch] = store.batches()
     assert batch.source == "lots.ttl"
@@ -55,9 +49,9 @@ def test_each_batch_has_prov_metadata(backend: str, tmp_path: Path) -> None:
     assert store.ask(f'ASK {{ GRAPH <{batch.graph}> {{ ?s <http://example.com/lotNumber> "L1" }} }}')
 
 
-def test_loading_the_same_file_twice_changes_nothing(backend: str, tmp_path: Path) -> None:
+def test_loading_the_same_file_twice_changes_nothing(store_factory: StoreFactory, tmp_path: Path) -> None:
     data = _write(tmp_path / "lots.ttl", TTL)
-    store = open_store(None, backend=backend)
+    store = store_factory.make()
     store.load_file(data, agent="alice")
     before = store.snapshot()
     again = store.load_file(data, agent="bob")
@@ -65,8 +59,8 @@ def test_loading_the_same_file_twice_changes_nothing(backend: str, tmp_path: Pat
     assert store.snapshot() == before
 
 
-def test_a_changed_file_replaces_only_its_own_graph(backend: str, tmp_path: Path) -> None:
-    store = open_store(None, backend=backend)
+def test_a_changed_file_replaces_only_its_own_graph(store_factory: StoreFactory, tmp_path: Path) -> None:
+    store = store_factory.make()
     store.load_file(_write(tmp_path / "lots.ttl", TTL), agent="a")
     store.load_file(_write(tmp_path / "other.ttl", '<http://x/a> <http://x/b> "keep" .\n'), agent="a")
     changed = store.load_file(
@@ -79,8 +73,10 @@ def test_a_changed_file_replaces_only_its_own_graph(backend: str, tmp_path: Path
     assert store.ask('ASK { <http://x/a> <http://x/b> "keep" }')
 
 
-def test_malformed_turtle_is_refused_with_file_and_line_and_store_unchanged(backend: str, tmp_path: Path) -> None:
-    store = open_store(tmp_path / "s", backend=backend)
+def test_malformed_turtle_is_refused_with_file_and_line_and_store_unchanged(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    store = store_factory.make()
     store.load_file(_write(tmp_path / "lots.ttl", TTL), agent="a")
     before = store.snapshot()
     bad = _write(tmp_path / "bad.ttl", TTL + 'ex:lot4 ex:lotNumber "L4 .\nex:lot5 ex:lotNumber "L5" .\n')
@@ -90,17 +86,16 @@ def test_malformed_turtle_is_refused_with_file_and_line_and_store_unchanged(back
     assert info.value.line == 4
     assert str(info.value).startswith(f"{bad}:4: ")
     assert store.snapshot() == before
-    store.close()
 
 
-def test_unknown_suffix_is_refused(backend: str, tmp_path: Path) -> None:
-    store = open_store(None, backend=backend)
+def test_unknown_suffix_is_refused(store_factory: StoreFactory, tmp_path: Path) -> None:
+    store = store_factory.make()
     with pytest.raises(InputError, match=r"data\.xyz.*--format"):
         store.load_file(_write(tmp_path / "data.xyz", TTL), agent="a")
 
 
-def test_load_triples_is_one_batch(backend: str) -> None:
-    store: GraphStore = open_store(None, backend=backend)
+def test_load_triples_is_one_batch(store_factory: StoreFactory) -> None:
+    store: GraphStore = store_factory.make()
     triples = [(URIRef(f"http://x/{i}"), URIRef("http://x/p"), Literal(i)) for i in range(100)]
     result = store.load_triples(triples, source="gen", sha256="0" * 64, agent="a", format="generated")
     assert (result.status, result.triples) == ("added", 100)
@@ -110,8 +105,8 @@ def test_load_triples_is_one_batch(backend: str) -> None:
     )
 
 
-def test_a_failing_triple_stream_leaves_the_store_unchanged(backend: str) -> None:
-    store = open_store(None, backend=backend)
+def test_a_failing_triple_stream_leaves_the_store_unchanged(store_factory: StoreFactory) -> None:
+    store = store_factory.make()
     store.load_triples(
         [(URIRef("http://x/a"), URIRef("http://x/p"), Literal(1))], source="one", sha256="1", agent="a", format="g"
     )
@@ -126,9 +121,9 @@ def test_a_failing_triple_stream_leaves_the_store_unchanged(backend: str) -> Non
     assert store.snapshot() == before
 
 
-def test_generation_moves_with_every_write_and_only_then(backend: str, tmp_path: Path) -> None:
+def test_generation_moves_with_every_write_and_only_then(store_factory: StoreFactory, tmp_path: Path) -> None:
     data = _write(tmp_path / "lots.ttl", TTL)
-    store = open_store(None, backend=backend)
+    store = store_factory.make()
     start = store.generation()
     assert start % 2 == 0
     store.select("SELECT * WHERE { ?s ?p ?o }")
@@ -149,4 +144,3 @@ def test_generation_moves_with_every_write_and_only_then(backend: str, tmp_path:
     assert after_triples > loaded
     store.retract("x")
     assert store.generation() > after_triples
-    store.close()
