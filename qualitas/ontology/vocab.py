@@ -176,6 +176,7 @@ class Q(DefinedNamespace):
     clause: URIRef
     clearanceHolder: URIRef
     clearanceNumber: URIRef
+    closedBy: URIRef
     code: URIRef
     commonName: URIRef
     complaintId: URIRef
