@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     ``QUALITAS_AUDIT_LOG``  the audit trail file (default ``<store parent>/audit/audit.jsonl``)
     ``QUALITAS_INGEST_DIR``  drop folder the ``loadFiles`` mutation reads from (default: unset, loadFiles off)
     ``QUALITAS_CHAT_CONFIG``  chat robots (DingTalk, WeCom, Feishu, Slack) in and out, YAML (default: unset, off)
+    ``QUALITAS_CHAT_CONFIG``  chat robots (DingTalk, WeCom, Feishu, Slack) in and out, YAML (default: unset, off)
 
     API security (see README "API access"):
 
@@ -100,6 +101,8 @@ class Settings(BaseSettings):
     #: The drop folder the ``loadFiles`` mutation reads from (files are named relative to it);
     #: None disables ``loadFiles``.
     ingest_dir: Path | None = None
+    #: Chat robots in and out (YAML, see qualitas/chat/_config.py); None: no chat routes, no alerts out.
+    chat_config: Path | None = None
     #: Chat robots in and out (YAML, see qualitas/chat/_config.py); None: no chat routes, no alerts out.
     chat_config: Path | None = None
 

@@ -12,9 +12,13 @@
         secret: ${QUALITAS_DINGTALK_SECRET}           # DingTalk and Feishu signing secret
         severities: [warning, critical]               # which alarms go here (default: all)
     inbound:
-      dingtalk: {app_secret: ${QUALITAS_DINGTALK_APP_SECRET}}
-      slack: {signing_secret: ${QUALITAS_SLACK_SIGNING_SECRET}}
-      feishu: {encrypt_key: ${QUALITAS_FEISHU_ENCRYPT_KEY}, verification_token: ${QUALITAS_FEISHU_TOKEN}}
+      dingtalk:
+        app_secret: ${QUALITAS_DINGTALK_APP_SECRET}
+      slack:
+        signing_secret: ${QUALITAS_SLACK_SIGNING_SECRET}
+      feishu:
+        encrypt_key: ${QUALITAS_FEISHU_ENCRYPT_KEY}
+        verification_token: ${QUALITAS_FEISHU_TOKEN}
 
 ``${NAME}`` is replaced by the environment variable ``NAME``; a secret field (``secret``,
 ``app_secret``, ``signing_secret``, ``encrypt_key``, ``verification_token``) written out
@@ -72,8 +76,16 @@ class Inbound(_Model):
     feishu: FeishuInbound | None = None
 
 
+class Place(_Model):
+    line: str | None = None
+    station: str | None = None
+    equipment: str | None = None
+
+
 class ChatConfig(_Model):
     explorer_url: str | None = None
+    #: Where each signal or piece of equipment is (``FC-12: {line: L2, station: S5}``), for messages.
+    places: dict[str, Place] = {}
     media_url: str | None = None
     media_dir: Path = Path(".qualitas/chat-media")
     channels: tuple[Channel, ...] = ()

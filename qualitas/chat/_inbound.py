@@ -47,6 +47,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from fastapi import Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 from rdflib import RDF, XSD, Literal
 from rdflib.namespace import PROV
 
@@ -391,9 +393,6 @@ def add_chat_routes(
 ) -> None:
     """Mount ``POST /chat/dingtalk``, ``/chat/slack``, ``/chat/feishu`` (those configured
     under ``inbound``) and ``GET /chat/media/<sha256>.<png|jpg>`` (photos sent out)."""
-    from fastapi import Request
-    from fastapi.responses import FileResponse, JSONResponse, Response
-
     from qualitas.chat._send import MediaStore
 
     seen = _Seen()

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from qualitas import __version__
 from qualitas.audit import open_audit_log
 from qualitas.auth import Authenticator, Principal
+from qualitas.chat._app import install_chat
 from qualitas.edge_adapters.alerts import AlertHub
 from qualitas.errors import AuthenticationError, InputError, PermissionDeniedError
 from qualitas.graphql._answers import AnswerCache, AnsweringRouter
@@ -356,6 +357,8 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     app.include_router(router, prefix="/graphql")
 
     add_download_route(app, settings, dependencies=[Depends(reader)])  # GET /packs/{packId}.zip
+    # POST /chat/{dingtalk,slack,feishu} and alarms out to chat robots, when QUALITAS_CHAT_CONFIG is set
+    install_chat(app, settings, store=lambda: state["store"], audit=audit, refusals=refusals, alerts=alerts)
 
     @app.post("/auth/token")
     def token(principal: Caller, connection: HTTPConnection) -> JSONResponse:
