@@ -853,8 +853,9 @@ def failure_mode_counts(store: GraphStore) -> list[ParetoBar]:
                   (COUNT(DISTINCT ?cx) AS ?complaints) (COUNT(DISTINCT ?dx) AS ?defects) WHERE {
             ?x q:failureMode ?fm .
             OPTIONAL { ?fm q:code ?code } OPTIONAL { ?fm q:name ?name }
-            OPTIONAL { ?x a q:Complaint . BIND(?x AS ?cx) }
-            OPTIONAL { FILTER NOT EXISTS { ?x a q:Complaint } BIND(?x AS ?dx) }
+            BIND(EXISTS { ?x a q:Complaint } AS ?isComplaint)
+            BIND(IF(?isComplaint, ?x, ?none1) AS ?cx)
+            BIND(IF(?isComplaint, ?none2, ?x) AS ?dx)
         } GROUP BY ?fm"""
     )
     out = []
@@ -864,3 +865,20 @@ def failure_mode_counts(store: GraphStore) -> list[ParetoBar]:
         label = f"{code} {name}" if name else str(code)
         out.append(ParetoBar(label, int(row.get("complaints") or 0), int(row.get("defects") or 0)))
     return sorted(out, key=lambda b: (-b.total, b.label))
+
+
+def fmea_chart(fmea: Any) -> Chart:
+    """The risk matrix of a :class:`qualitas.workbench.fmea.Fmea`: its failure chains, with the
+    cells shaded by the AP table of its kind (:func:`qualitas.workbench.ap.action_priority`)."""
+    from qualitas.workbench.ap import action_priority
+
+    kind = fmea.kind
+
+    def ap_of(s: int, o: int, d: int) -> str:
+        return action_priority(s, o, d, kind=kind)
+
+    items = [
+        RiskItem(f"{c.failure_mode} <- {c.failure_cause}", c.severity, c.occurrence, c.detection, c.action_priority)
+        for c in fmea.chains
+    ]
+    return fmea_risk_matrix(items, title=f"{fmea.kind} {fmea.id}: {fmea.title}", ap_of=ap_of)
