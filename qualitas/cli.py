@@ -724,6 +724,7 @@ PLUGINS = (
     "qualitas.ingest.nlp.cli",
     "qualitas.auth.cli",
     "qualitas.audit.cli",
+    "qualitas.workbench.cli",
     "qualitas.chat.cli",
 )
 

@@ -56,10 +56,12 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qualitas.errors import MissingExtraError, ParseError, ValidationError
+from qualitas.audit import AuditLog
+from qualitas.errors import MissingExtraError, NotFoundError, ParseError, ValidationError
+from qualitas.store import GraphStore, LoadResult
 from qualitas.workbench.ap import action_priority, check_rating
 from qualitas.workbench.fmea import (
     ACTION_KINDS,
@@ -69,6 +71,8 @@ from qualitas.workbench.fmea import (
     FailureChain,
     Fmea,
     OptimisationAction,
+    load_fmea,
+    save_fmea,
 )
 
 
@@ -436,6 +440,36 @@ def format_of(path: Path, given: str | None = None) -> str:
             field="format",
         )
     return fmt
+
+
+def save_imported(
+    store: GraphStore,
+    imported: Imported,
+    *,
+    agent: str,
+    audit: AuditLog | None = None,
+    role: str | None = None,
+    why: str | None = None,
+) -> LoadResult:
+    """Write an imported worksheet as the FMEA (one audited batch). The worksheet has no
+    control plan columns, so an FMEA saved before keeps its control plan items for the
+    failure chains the worksheet still has."""
+    fmea = imported.fmea
+    try:
+        before = load_fmea(store, fmea.id)
+    except NotFoundError:
+        before = None
+    if before is not None:
+        rows = {c.row for c in fmea.chains}
+        kept = []
+        for item in before.control_plan:
+            chains = tuple(r for r in item.chains if r in rows)
+            if chains or not item.chains:
+                kept.append(replace(item, chains=chains))
+        fmea = replace(fmea, control_plan=tuple(kept))
+    return save_fmea(
+        store, fmea, agent=agent, audit=audit, role=role, why=why, where=imported.lines, action="workbench.fmea.import"
+    )
 
 
 def read_worksheet_file(path: Path, *, format: str | None = None) -> Imported:
