@@ -94,6 +94,7 @@ PLUGINS = (
     ("qualitas.graphql.entities", "EntityQuery", None),
     ("qualitas.graphql.ingest", "IngestQuery", "IngestSubscription"),
     ("qualitas.graphql.audit", "AuditQuery", None),
+    ("qualitas.graphql.workbench", "WorkbenchQuery", None),
 )
 #: Rooms that add GraphQL mutations: (module, Mutation type name).
 MUTATION_PLUGINS = (
@@ -102,6 +103,7 @@ MUTATION_PLUGINS = (
     ("qualitas.graphql.ingest", "IngestMutation"),
     ("qualitas.graphql.observations", "ObservationMutation"),
     ("qualitas.graphql.audit", "AuditMutation"),
+    ("qualitas.graphql.workbench", "WorkbenchMutation"),
 )
 
 

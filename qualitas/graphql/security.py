@@ -98,6 +98,13 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("Mutation", "recordObservations"): frozenset({"edge", "engineer", "admin"}),
     ("Mutation", "createUser"): frozenset({"admin"}),
     ("Mutation", "createApiKey"): frozenset({"admin"}),
+    # quality workbench: engineers edit FMEAs and control plans; CAPAs also compliance
+    ("Mutation", "createFmea"): frozenset({"engineer", "admin"}),
+    ("Mutation", "importFmeaWorksheet"): frozenset({"engineer", "admin"}),
+    ("Mutation", "openCapa"): frozenset({"engineer", "compliance", "admin"}),
+    ("Mutation", "recordCapaStep"): frozenset({"engineer", "compliance", "admin"}),
+    ("Mutation", "verifyCapaStep"): frozenset({"engineer", "compliance", "admin"}),
+    ("Mutation", "closeCapa"): frozenset({"engineer", "compliance", "admin"}),
     ("Mutation", "revokeApiKey"): frozenset({"admin"}),
     # subscriptions
     ("Subscription", "alerts"): frozenset({"compliance", "engineer", "auditor", "admin"}),

@@ -6,6 +6,13 @@ requirements: ``21 CFR 820.100(a)`` -> ``id/requirement/us-21cfr820-qmsr/820.100
 ``q:Requirement`` of the catalog regulation ``id/regulation/us-21cfr820-qmsr`` (ELI-aligned,
 see ``qualitas.regulations.catalog_graph``), and old Part 820 sections to the ISO 13485:2016
 clause in force under the QMSR (``q:inForceAs``).
+
+A stated chain "device problem -> cause -> design or process weakness" is a ``q:FailureMode``
+-> ``q:FailureMechanism`` (with the sentence it was read from as ``q:evidence``) ->
+``q:DesignWeakness`` (``dcterms:type`` "design" or "process"); the device problem and the
+cause carry their IMDRF terms as ``dcterms:subject`` (``skos:Concept`` with
+``skos:notation``, ``id/imdrf/A0504``; an Annex C term without a verified code is
+``id/imdrf/annex-c/<slug>``).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from urllib.parse import quote
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
+from qualitas.ingest.nlp._imdrf import cause_findings, imdrf_codes, imdrf_term
 from qualitas.ingest.nlp._letters import WarningLetter
 from qualitas.ingest.nlp._tables import iso13485_clauses, subsystem_labels
 from qualitas.ontology import ID, Q, mint, sparql_prefixes
@@ -94,6 +102,16 @@ def _requirement(g: Graph, citation: str) -> URIRef | None:
     return req
 
 
+def _imdrf_concept(g: Graph, code: str | None, term: str, annex: str) -> URIRef:
+    iri = _id("imdrf", code) if code else _id("imdrf", f"annex-{annex.lower()}", _slug(term))
+    g.add((iri, RDF.type, SKOS.Concept))
+    g.add((iri, SKOS.prefLabel, Literal(term, lang="en")))
+    g.add((iri, SKOS.inScheme, _id("imdrf", f"annex-{annex.lower()}")))
+    if code:
+        g.add((iri, SKOS.notation, Literal(code)))
+    return iri
+
+
 def letter_graph(letter: WarningLetter) -> Graph:
     """The letter's facts as RDF (see the module docstring for the IRIs)."""
     g = Graph()
@@ -156,11 +174,22 @@ def letter_graph(letter: WarningLetter) -> Graph:
         mech = _id("mechanism", key, hashlib.sha256(r.mechanism.encode()).hexdigest()[:12])
         g.add((mech, RDF.type, Q.FailureMechanism))
         g.add((mech, Q.text, Literal(r.mechanism, lang=lang)))
+        g.add((mech, Q.evidence, Literal(r.sentence)))
         g.add((fm, Q.hasMechanism, mech))
-        if r.design_weakness:
-            dw = _id("designweakness", _slug(r.design_weakness) if lang == "en" else r.design_weakness)
+        for code in r.imdrf:
+            term = imdrf_term(code)
+            if term is not None:
+                g.add((fm, DCTERMS.subject, _imdrf_concept(g, code, term.term, "A")))
+        for cause in r.causes:
+            found = next((t for t in cause_findings(cause) if t.term == cause), None)
+            g.add((mech, DCTERMS.subject, _imdrf_concept(g, found.code if found else None, cause, "C")))
+        if r.design_weakness or r.weakness_kind:
+            name = r.design_weakness or f"{r.weakness_kind} weakness"
+            dw = _id("designweakness", _slug(name) if lang == "en" else name)
             g.add((dw, RDF.type, Q.DesignWeakness))
-            g.add((dw, RDFS.label, Literal(r.design_weakness, lang=lang)))
+            g.add((dw, RDFS.label, Literal(name, lang=lang)))
+            if r.weakness_kind:
+                g.add((dw, DCTERMS.type, Literal(r.weakness_kind)))
             g.add((mech, Q.dueToWeakness, dw))
     return g
 
@@ -194,20 +223,29 @@ class FailureModeRow:
     mechanism: str
     design_weakness: str | None
     letter: str
+    evidence: str | None = None
+    imdrf: tuple[str, ...] = ()
+    weakness_kind: str | None = None
 
 
 @dataclass(frozen=True)
 class FailureModeHit:
-    """A failure mode in a warning letter that concerns one of our process steps or failure modes."""
+    """A letter finding like one of ours (failure mode, process step or complaint), with the
+    score (0-1), the way it matched (``codes``, ``text`` or both) and the reason."""
 
     letter: str
     firm: str | None
     failure_mode: str
     mechanism: str
     design_weakness: str | None
-    ours: str  # our failure mode or process step (its name)
-    ours_kind: str  # "failure_mode" or "process_step"
+    ours: str  # our failure mode, process step or complaint (its name or text)
+    ours_kind: str  # "failure_mode", "process_step" or "complaint"
     shared_terms: tuple[str, ...]
+    score: float = 0.0
+    via: str = "text"
+    reason: str = ""
+    imdrf: tuple[str, ...] = ()
+    evidence: str | None = None
 
 
 def _date(value: object) -> dt.date | None:
@@ -250,92 +288,112 @@ def list_failure_modes(store: GraphStore) -> list[FailureModeRow]:
     rows = store.select(
         sparql_prefixes()
         + """
-        SELECT ?fm ?mech ?dw ?ref WHERE {
+        SELECT ?fm ?mech ?dw ?kind ?ref ?ev (GROUP_CONCAT(DISTINCT ?code; separator=" ") AS ?codes) WHERE {
           ?l a q:WarningLetter ; q:documentNumber ?ref ; q:reportsFailureMode ?f .
           ?f rdfs:label ?fm ; q:hasMechanism ?m .
           ?m q:text ?mech .
           FILTER(STRSTARTS(STR(?m), CONCAT(STR(id:), "mechanism/", ENCODE_FOR_URI(?ref), "/")))
-          OPTIONAL { ?m q:dueToWeakness/rdfs:label ?dw }
-        } ORDER BY ?ref ?fm"""
+          OPTIONAL { ?m q:evidence ?ev }
+          OPTIONAL { ?m q:dueToWeakness ?w . ?w rdfs:label ?dw . OPTIONAL { ?w dcterms:type ?kind } }
+          OPTIONAL { ?f dcterms:subject/skos:notation ?code }
+        } GROUP BY ?fm ?mech ?dw ?kind ?ref ?ev ORDER BY ?ref ?fm"""
     )
     return [
-        FailureModeRow(str(r["fm"]), str(r["mech"]), str(r["dw"]) if "dw" in r else None, str(r["ref"])) for r in rows
+        FailureModeRow(
+            str(r["fm"]),
+            str(r["mech"]),
+            str(r["dw"]) if "dw" in r else None,
+            str(r["ref"]),
+            str(r["ev"]) if "ev" in r else None,
+            tuple(sorted(str(r.get("codes") or "").split())),
+            str(r["kind"]) if "kind" in r else None,
+        )
+        for r in rows
     ]
 
 
-_STOP = frozenset(
-    {
-        "with",
-        "from",
-        "that",
-        "this",
-        "have",
-        "were",
-        "been",
-        "into",
-        "which",
-        "their",
-        "there",
-        "than",
-        "more",
-        "other",
-        "your",
-        "firm",
-        "device",
-        "devices",
-        "could",
-        "would",
-        "after",
-        "before",
-        "during",
-        "these",
-        "those",
-        "the",
-        "and",
-        "for",
-        "not",
-    }
-)
-
-
-def _terms(text: str) -> set[str]:
-    words = {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _STOP}
-    return words | {w[:-1] for w in words if w.endswith("s")} | {w[:-3] for w in words if w.endswith("ing")}
-
-
-def failure_modes_like_ours(store: GraphStore, *, limit: int = 50) -> list[FailureModeHit]:
-    """Failure modes in warning letters whose mode, mechanism or design weakness shares terms
-    with the names of our own failure modes or process steps (any language-neutral word of
-    four letters or more), best overlap first."""
-    ours = store.select(
+def _ours(store: GraphStore) -> list[tuple[str, str]]:
+    """Our failure modes and process steps (name) and complaints (text), with their kind."""
+    rows = store.select(
         sparql_prefixes()
         + """
         SELECT ?x ?name ?kind WHERE {
-          { ?x a q:FailureMode ; q:name ?name . BIND("failure_mode" AS ?kind) }
+          { ?x a q:FailureMode . OPTIONAL { ?x q:name ?n } OPTIONAL { ?x rdfs:label ?lb } OPTIONAL { ?x q:code ?cd }
+            BIND(COALESCE(?n, ?lb, ?cd) AS ?name) BIND("failure_mode" AS ?kind)
+            FILTER(!STRSTARTS(STR(?x), CONCAT(STR(id:), "failuremode/nlp/"))) }
           UNION { ?x a q:ProcessStep ; q:name ?name . BIND("process_step" AS ?kind) }
-          FILTER(!STRSTARTS(STR(?x), CONCAT(STR(id:), "failuremode/nlp/")))
+          UNION { ?x a q:Complaint ; q:text ?name . BIND("complaint" AS ?kind) }
+          FILTER(BOUND(?name))
         }"""
     )
+    return sorted({(str(r["name"]), str(r["kind"])) for r in rows})
+
+
+def failure_modes_like_ours(store: GraphStore, *, limit: int = 50, min_score: float = 0.2) -> list[FailureModeHit]:
+    """Letter findings like our failure modes, process steps and complaints, best first.
+
+    Two ways, as in :mod:`qualitas.ingest.nlp._complaints`: through the IMDRF Annex A codes
+    (the finding's, stored with it; ours, read from the name or text in English, German or
+    Chinese): the same code scores 1, the same family 0.5; and through BM25 (``rank-bm25``)
+    of our name or text against each finding's mode, mechanism, weakness and evidence
+    sentence, squashed to s / (s + 2). ``score = 0.6 * codes + 0.4 * text``; hits below
+    ``min_score`` are dropped. Each hit says why it matched."""
+    from rank_bm25 import BM25Okapi
+
+    from qualitas.ingest.nlp._complaints import tokens
+    from qualitas.ingest.nlp._imdrf import detect_language
+
+    findings = list_failure_modes(store)
+    if not findings:
+        return []
     letters = {s.reference: s.firm for s in list_letters(store)}
+    docs = []
+    for row in findings:
+        text = f"{row.failure_mode} {row.mechanism} {row.design_weakness or ''} {row.evidence or ''}"
+        docs.append(tokens(text, "en") + [f"imdrf:{c}" for c in row.imdrf] or ["_"])
+    bm25 = BM25Okapi(docs)
     hits: list[FailureModeHit] = []
-    for row in list_failure_modes(store):
-        theirs = _terms(f"{row.failure_mode} {row.mechanism} {row.design_weakness or ''}")
-        for o in ours:
-            shared = tuple(sorted(theirs & _terms(str(o["name"]))))
+    for name, kind in _ours(store):
+        lang = detect_language(name)
+        codes = {h.code for h in imdrf_codes(name) if h.code}
+        query = tokens(name, lang) + [f"imdrf:{c}" for c in codes]
+        raw = bm25.get_scores(query) if query else [0.0] * len(findings)
+        for i, row in enumerate(findings):
+            exact = codes & set(row.imdrf)
+            family = {c[:3] for c in codes} & {c[:3] for c in row.imdrf}
+            code_score = 1.0 if exact else 0.5 if family else 0.0
+            s = max(float(raw[i]), 0.0)
+            text_score = s / (s + 2.0)
+            score = round(0.6 * code_score + 0.4 * text_score, 3)
+            if score < min_score:
+                continue
+            shared = tuple(sorted((set(query) & set(docs[i])) - {t for t in query if t.startswith("imdrf:")}))
+            via = "+".join(w for w, on in (("codes", code_score > 0), ("text", text_score > 0)) if on)
+            parts = []
+            if exact:
+                parts.append("same IMDRF code " + ", ".join(f"{c} {imdrf_term(c).term}" for c in sorted(exact)))  # type: ignore[union-attr]
+            elif family:
+                parts.append("same IMDRF family " + ", ".join(sorted(family)))
             if shared:
-                hits.append(
-                    FailureModeHit(
-                        row.letter,
-                        letters.get(row.letter),
-                        row.failure_mode,
-                        row.mechanism,
-                        row.design_weakness,
-                        str(o["name"]),
-                        str(o["kind"]),
-                        shared,
-                    )
+                parts.append(f"BM25 {s:.2f} on " + ", ".join(shared[:6]))
+            hits.append(
+                FailureModeHit(
+                    row.letter,
+                    letters.get(row.letter),
+                    row.failure_mode,
+                    row.mechanism,
+                    row.design_weakness,
+                    name,
+                    kind,
+                    shared,
+                    score,
+                    via,
+                    "; ".join(parts),
+                    tuple(sorted(exact or codes & set(row.imdrf))),
+                    row.evidence,
                 )
-    hits.sort(key=lambda h: (-len(h.shared_terms), h.letter, h.failure_mode))
+            )
+    hits.sort(key=lambda h: (-h.score, h.letter, h.failure_mode, h.ours))
     return hits[:limit]
 
 

@@ -4,7 +4,9 @@ Rules over the English pipeline: a sentence with a FAILURE_MODE entity and a cau
 ("caused by", "due to", "attributed to", "resulting from", "could cause", "could result
 in") yields a relation; the mechanism is the clause after (or before) the cue, the design
 weakness the DESIGN_ELEMENT entity nearest the mechanism. Sentences with a failure mode and
-no causal cue are not guessed at.
+no causal cue are not guessed at. Each chain carries the IMDRF Annex A codes of its device
+problem, the Annex C investigation findings its cause points to, and whether the weakness
+is one of design or of the manufacturing process (see :mod:`qualitas.ingest.nlp._imdrf`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qualitas.ingest.nlp._imdrf import cause_findings, imdrf_codes
 from qualitas.ingest.nlp._spacy import english
 
 __all__ = ["FailureRelation", "extract_relations"]
@@ -32,6 +35,27 @@ class FailureRelation:
     mechanism: str
     design_weakness: str | None
     sentence: str
+    imdrf: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()
+    weakness_kind: str | None = None
+
+
+_PROCESS = re.compile(
+    r"\b(?:process|manufactur\w*|validat\w*|weld\w*|supplier|assembl\w*|steriliz\w*|mold\w*|mould\w*|"
+    r"production|packaging process|cleaning)\b",
+    re.I,
+)
+_DESIGN = re.compile(r"\b(?:design\w*|specification\w*|software|algorithm)\b", re.I)
+
+
+def _weakness_kind(mechanism: str, weak: str | None, sentence: str) -> str | None:
+    """ "process" when the cause names a manufacturing process, "design" when it names a design
+    element or the design; None when the sentence says neither."""
+    if _PROCESS.search(mechanism):
+        return "process"
+    if weak or _DESIGN.search(mechanism) or _DESIGN.search(sentence):
+        return "design"
+    return "process" if _PROCESS.search(sentence) else None
 
 
 def _clause(text: str) -> str:
@@ -70,5 +94,17 @@ def extract_relations(text: str) -> list[FailureRelation]:
             weak = None
             if design:
                 weak = min(design, key=lambda e: abs(e.start_char - sent.start_char - anchor)).text
-            out.append(FailureRelation(mode.text.lower(), mechanism, weak.lower() if weak else None, s.strip()))
+            codes = tuple(h.code for h in imdrf_codes(f"{mode.text} {s}", language="en") if h.code)
+            causes = tuple(h.term for h in cause_findings(mechanism))
+            out.append(
+                FailureRelation(
+                    mode.text.lower(),
+                    mechanism,
+                    weak.lower() if weak else None,
+                    s.strip(),
+                    codes,
+                    causes,
+                    _weakness_kind(mechanism, weak, s),
+                )
+            )
     return out
