@@ -121,6 +121,8 @@ FIELD_COSTS: dict[tuple[str, str], int] = {
     ("Query", "gapReport"): 250,
     ("Query", "trace"): 100,
     ("Query", "recallScope"): 100,
+    ("Query", "qualityWorkbench"): 100,  # a complaint's reverse trace
+    ("Query", "fmeaProposals"): 100,  # the reverse traces of a failure mode's complaints
     ("Query", "pack"): 50,
     ("Query", "catalogImpact"): 250,
     ("Mutation", "generatePack"): 1000,
