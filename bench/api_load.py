@@ -9,7 +9,9 @@ query (``trace(complaintId: "CMP-2025-0057")``, the explorer page's field set) w
 key, as fast as answers come back. Every answer is checked: HTTP 200, no ``errors``, the
 expected ``calibration_invalid`` finding; anything else counts as an error.
 
-Two servers, one after the other, on the same store:
+For each ``--workers`` count (default ``1,3``: one process, then the server and two
+reader processes, ``qualitas serve --workers 3``), two servers, one after the other, on
+the same store:
 
 * **cached** (the default settings): the same trace repeated, so after the first one
   every answer comes from the answer cache (``qualitas.graphql._answers``), as for
@@ -34,7 +36,8 @@ load generator is the limit.
 
 Prints the figures, writes ``bench/out/api_load.json``, and with ``--json PATH`` the
 summary keys ``api_rps_8_clients``, ``api_p99_ms_8_clients`` (cached) and
-``api_rps_uncached`` (for ``make bench``).
+``api_rps_uncached``, all three from the last ``--workers`` count, and
+``api_rps_uncached_1_worker`` where 1 is among the counts (for ``make bench``).
 """
 
 from __future__ import annotations
@@ -186,13 +189,33 @@ async def _load(port: int, key: str, clients: int, seconds: float) -> tuple[_Run
     return run, time.monotonic() - started, time.process_time() - cpu
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc): a server's reader workers."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a server and its reader workers."""
+    total = _cpu_seconds(pid)
+    for child in _children(pid):
+        with contextlib.suppress(OSError):
+            total += _cpu_seconds(child)
+    return total
+
+
 @contextlib.contextmanager
-def _server(env: dict[str, str], log: Path) -> Iterator[tuple[int, int]]:
-    """``qualitas serve`` on a free port, its log in ``log``; yields (port, pid)."""
+def _server(env: dict[str, str], log: Path, workers: int) -> Iterator[tuple[int, int]]:
+    """``qualitas serve --workers N`` on a free port, its log in ``log``; yields (port, pid)
+    once it and its readers are ready."""
     port = _free_port()
     with log.open("wb") as sink:
         server = subprocess.Popen(
-            [sys.executable, "-m", "qualitas.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "qualitas.cli", "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
             cwd=REPO,
             stdout=sink,
@@ -202,7 +225,8 @@ def _server(env: dict[str, str], log: Path) -> Iterator[tuple[int, int]]:
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    if health.status_code == 200 and health.json().get("readers", {}).get("ready", 0) == workers - 1:
                         break
                 except httpx.HTTPError:
                     pass
@@ -238,13 +262,13 @@ def _figures(run: _Run, wall: float, server_cpu: float, client_cpu: float) -> di
 
 
 def _measure(
-    env: dict[str, str], log: Path, key: str, clients: int, seconds: float, *, solo: float = 0
+    env: dict[str, str], log: Path, key: str, clients: int, seconds: float, *, workers: int, solo: float = 0
 ) -> dict[str, Any]:
-    with _server(env, log) as (port, pid):
+    with _server(env, log, workers) as (port, pid):
         alone = asyncio.run(_load(port, key, 1, solo))[0] if solo else None
-        cpu_before = _cpu_seconds(pid)
+        cpu_before = _tree_cpu_seconds(pid)
         run, wall, client_cpu = asyncio.run(_load(port, key, clients, seconds))
-        result = _figures(run, wall, _cpu_seconds(pid) - cpu_before, client_cpu)
+        result = _figures(run, wall, _tree_cpu_seconds(pid) - cpu_before, client_cpu)
     if alone is not None:
         result["one_client"] = {
             "requests": len(alone.latencies) + len(alone.errors),
@@ -260,6 +284,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--core-calls", type=int, default=200)
+    parser.add_argument(
+        "--workers", default="1,3", help="comma-separated `qualitas serve --workers` counts to measure (default 1,3)"
+    )
     parser.add_argument("--json", type=Path, help="also write the summary keys for `make bench` here")
     args = parser.parse_args()
 
@@ -276,15 +303,24 @@ def main() -> None:
         users.close()
 
         log = Path(tmp) / "serve.log"
-        cached = _measure(env, log, key, args.clients, args.seconds, solo=min(5.0, args.seconds))
-        uncached = _measure(
-            {**env, "QUALITAS_ANSWER_CACHE_ENTRIES": "0"},
-            log,
-            key,
-            args.clients,
-            args.seconds,
-            solo=min(5.0, args.seconds),
-        )
+        counts = [int(n) for n in args.workers.split(",") if n.strip()]
+        by_workers: dict[int, dict[str, Any]] = {}
+        for workers in counts:
+            by_workers[workers] = {
+                "cached": _measure(
+                    env, log, key, args.clients, args.seconds, workers=workers, solo=min(5.0, args.seconds)
+                ),
+                "uncached": _measure(
+                    {**env, "QUALITAS_ANSWER_CACHE_ENTRIES": "0"},
+                    log,
+                    key,
+                    args.clients,
+                    args.seconds,
+                    workers=workers,
+                    solo=min(5.0, args.seconds),
+                ),
+            }
+        cached, uncached = by_workers[counts[-1]]["cached"], by_workers[counts[-1]]["uncached"]
 
         # baseline: the core function on the same store, in this process
         with open_store(store_dir, read_only=True) as store:
@@ -299,12 +335,24 @@ def main() -> None:
     core_p50 = statistics.median(core) * 1000
     result = {
         "clients": args.clients,
+        "workers": counts[-1],
         "cached": cached,
         "uncached": uncached,
+        "by_workers": {
+            str(n): {
+                "cached_rps": by_workers[n]["cached"]["requests_per_s"],
+                "cached_p99_ms": by_workers[n]["cached"]["latency_ms"]["p99"],
+                "uncached_rps": by_workers[n]["uncached"]["requests_per_s"],
+                "uncached_p99_ms": by_workers[n]["uncached"]["latency_ms"]["p99"],
+                "uncached_server_cpu_ms_per_request": by_workers[n]["uncached"]["server_cpu_ms_per_request"],
+            }
+            for n in counts
+        },
         "core_trace_ms": {"p50": round(core_p50, 2), "p99": round(_percentile(core, 0.99) * 1000, 2)},
         "one_client_uncached_p50_over_core_p50": round(uncached["one_client"]["p50_ms"] / core_p50, 2),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "server": "qualitas serve (one uvicorn worker) on 127.0.0.1; the load generator on the same machine",
+        "server": f"qualitas serve --workers {counts[-1]} on 127.0.0.1 (the figures above; by_workers for each "
+        "count); the load generator on the same machine",
     }
     OUT.mkdir(exist_ok=True)
     (OUT / "api_load.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -314,7 +362,10 @@ def main() -> None:
             "api_rps_8_clients": cached["requests_per_s"],
             "api_p99_ms_8_clients": cached["latency_ms"]["p99"],
             "api_rps_uncached": uncached["requests_per_s"],
+            "api_workers": counts[-1],
         }
+        if 1 in by_workers:
+            summary["api_rps_uncached_1_worker"] = by_workers[1]["uncached"]["requests_per_s"]
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -676,6 +676,16 @@ def schema() -> None:
 def serve(
     host: Annotated[str | None, typer.Option("--host")] = None,
     port: Annotated[int | None, typer.Option("--port")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Processes answering reads: this one (the only writer) and WORKERS - 1 readers, each on a "
+            "checkpoint of the committed store (see README, Serving).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the trace explorer at http://HOST:PORT/ and GraphQL (with GraphiQL in development) at /graphql."""
     import uvicorn
@@ -689,7 +699,7 @@ def serve(
         settings = _settings()
         with _open() as store:  # changes a crash or a full disk left without their record get it now
             reconcile(open_audit_log(settings), store)
-        application = create_app(settings)
+        application = create_app(settings, readers=workers - 1)
         base = f"http://{host or settings.host}:{port or settings.port}"
         ide = " (GraphiQL)" if settings.introspection_enabled else ""
         err.print(f"trace explorer at {base}/ · GraphQL{ide} at {base}/graphql", highlight=False)

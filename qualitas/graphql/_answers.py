@@ -35,12 +35,13 @@ no record.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Response
 from graphql import (
@@ -61,6 +62,9 @@ from qualitas.auth import Principal
 from qualitas.graphql import _json
 from qualitas.graphql.graphiql import GraphiQLRouter
 from qualitas.graphql.security import allowed_roles
+
+if TYPE_CHECKING:
+    from qualitas.graphql._readers import ReaderPool
 
 #: Query root fields whose answer depends only on their arguments, the store and
 #: today's date. A field not named here is never cached (the safe default for a new one).
@@ -245,12 +249,15 @@ class _Encoded(dict[str, Any]):
 
 class AnsweringRouter(GraphiQLRouter):
     """The GraphQL router: GraphiQL from the package, JSON by orjson
-    (:mod:`qualitas.graphql._json`), and read answers from an :class:`AnswerCache`
-    (None: no cache)."""
+    (:mod:`qualitas.graphql._json`), read answers from an :class:`AnswerCache`
+    (None: no cache), and a read the cache does not hold computed by a reader process
+    (:class:`~qualitas.graphql._readers.ReaderPool`, set in ``readers`` while the
+    server runs with ``--workers``; None: here)."""
 
     def __init__(self, *args: Any, cache: AnswerCache | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.answers = cache
+        self.readers: ReaderPool | None = None
 
     def encode_json(self, data: object) -> bytes:
         return _json.dumps(data)
@@ -259,7 +266,9 @@ class AnsweringRouter(GraphiQLRouter):
         return _json.loads(data)
 
     def _key(self, method: str, request_data: GraphQLRequestData, context: Any) -> tuple[AnswerKey, Any] | None:
-        if self.answers is None or not isinstance(context, dict) or not isinstance(request_data.query, str):
+        if (self.answers is None and self.readers is None) or not isinstance(context, dict):
+            return None
+        if not isinstance(request_data.query, str):
             return None
         store = context.get("store")
         generation = getattr(store, "generation", None)
@@ -303,14 +312,30 @@ class AnsweringRouter(GraphiQLRouter):
             body = self.answers.get(found[0])
             if body is not None:
                 return _Answered(data=None, errors=None, body=body)
-        result = await super().execute_single(
-            request=request,
-            request_adapter=request_adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=request_data,
-        )
+        if found is not None and self.readers is not None:
+            key, store = found
+            body = await self.readers.answer(
+                generation=key.generation,
+                method=key.method,
+                query=key.query,
+                variables=request_data.variables,
+                operation_name=key.operation_name,
+                extensions=request_data.extensions,
+                principal=context["principal"],
+            )
+            if body is not None:
+                if self.answers is not None and store.generation() == key.generation:
+                    self.answers.put(key, body)
+                return _Answered(data=None, errors=None, body=body)
+        with self.readers.local() if self.readers is not None else contextlib.nullcontext():
+            result = await super().execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
         if found is None or self.answers is None or result.errors or result.data is None:
             return result
         key, store = found

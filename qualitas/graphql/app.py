@@ -34,6 +34,7 @@ from qualitas.chat._app import install_chat
 from qualitas.edge_adapters.alerts import AlertHub
 from qualitas.errors import AuthenticationError, InputError, PermissionDeniedError
 from qualitas.graphql._answers import AnswerCache, AnsweringRouter
+from qualitas.graphql._readers import Checkpoints, ReaderPool
 from qualitas.graphql.audit import AuditExtension
 from qualitas.graphql.ingest import LoadJobs
 from qualitas.graphql.packs import add_download_route
@@ -291,9 +292,12 @@ def _caller(connection: HTTPConnection) -> Principal:
 Caller = Annotated[Principal, Depends(_caller)]
 
 
-def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAPI:
+def create_app(settings: Settings, *, store: GraphStore | None = None, readers: int = 0) -> FastAPI:
     """Build the app. The store is opened at startup (not at import) and closed at
-    shutdown, unless the caller passes one it owns."""
+    shutdown, unless the caller passes one it owns. With ``readers`` > 0, that many
+    reader processes answer the reads the answer cache does not hold, each on a
+    checkpoint of the store (:mod:`qualitas.graphql._readers`); this process stays the
+    only writer."""
     state: dict[str, Any] = {}
     alerts = AlertHub()  # live edge alarms for the `alerts` subscription; edge runners in this process publish here
     authenticator = Authenticator(settings)
@@ -306,9 +310,26 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         owned = store is None
         state["store"] = store if store is not None else open_store(settings.store)
+        pool: ReaderPool | None = None
+        checkpoints: Checkpoints | None = None
         try:
+            if readers > 0:
+                current = state["store"]
+                checkpoints = Checkpoints(
+                    current,
+                    Path(f"{getattr(current, 'path', '')}.snapshots"),
+                    grace_s=settings.request_timeout_s + 30,  # longer than any read may run
+                )
+                pool = ReaderPool(settings, checkpoints, workers=readers)
+                await pool.start()
+                router.readers = app.state.readers = pool
             yield
         finally:
+            router.readers = app.state.readers = None
+            if pool is not None:
+                await pool.aclose()
+            if checkpoints is not None:
+                checkpoints.close()
             await jobs.aclose()  # fails queued loads, waits for the running one: never close mid-batch
             workers.close()  # waits for resolvers still running past their deadline
             if owned:
@@ -345,6 +366,7 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
     app.state.jobs = jobs
     app.state.audit = audit
     app.state.refusals = refusals
+    app.state.readers = None
     graphql_ide = "graphiql" if settings.introspection_enabled else None
     answers = AnswerCache(max_entries=settings.answer_cache_entries) if settings.answer_cache_entries else None
     router = AnsweringRouter(  # GraphiQL from the package (static/vendor/), no CDN; read answers cached per snapshot
@@ -385,12 +407,16 @@ def create_app(settings: Settings, *, store: GraphStore | None = None) -> FastAP
         """Liveness, unauthenticated, so O(1): the store's counters, kept at each commit,
         never a count over the data."""
         current = state["store"]
-        return {
+        answer: dict[str, Any] = {
             "status": "ok",
             "version": __version__,
             "triples": current.triple_count(),
             "batches": current.batch_count(),
         }
+        pool: ReaderPool | None = app.state.readers
+        if pool is not None:
+            answer["readers"] = pool.status()
+        return answer
 
     app.add_middleware(JsonRequestCheck)  # inside BodyLimit: the body it reads is bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
