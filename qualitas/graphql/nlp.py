@@ -38,9 +38,14 @@ class FailureModeMatch:
     failure_mode: str
     mechanism: str
     design_weakness: str | None
-    ours: str = strawberry.field(description="Our failure mode or process step (its name).")
-    ours_kind: str
+    ours: str = strawberry.field(description="Our failure mode, process step (its name) or complaint (its text).")
+    ours_kind: str = strawberry.field(description="failure_mode, process_step or complaint.")
     shared_terms: list[str]
+    score: float = strawberry.field(description="0-1: 0.6 x IMDRF code match + 0.4 x BM25 text similarity.")
+    via: str = strawberry.field(description="How it matched: codes, text, or codes+text.")
+    reason: str = strawberry.field(description="Why it matched: the shared IMDRF code or family, the BM25 words.")
+    imdrf_codes: list[str] = strawberry.field(description="IMDRF Annex A codes shared with the finding.")
+    evidence: str | None = strawberry.field(description="The letter's sentence the finding was read from.")
 
 
 @strawberry.type
@@ -70,8 +75,11 @@ class NlpQuery:
             for r in list_failure_modes(info.context["store"])
         ]
 
-    @strawberry.field(description="Failure modes in warning letters that concern our process steps or failure modes.")
-    def failure_modes_like_ours(self, info: Info, limit: int = 50) -> list[FailureModeMatch]:
+    @strawberry.field(
+        description="Letter findings like our failure modes, process steps and complaints: through IMDRF codes "
+        "and through BM25 text similarity, best score first, each with the reason it matched."
+    )
+    def failure_modes_like_ours(self, info: Info, limit: int = 50, min_score: float = 0.2) -> list[FailureModeMatch]:
         return [
             FailureModeMatch(
                 letter=h.letter,
@@ -82,6 +90,11 @@ class NlpQuery:
                 ours=h.ours,
                 ours_kind=h.ours_kind,
                 shared_terms=list(h.shared_terms),
+                score=h.score,
+                via=h.via,
+                reason=h.reason,
+                imdrf_codes=list(h.imdrf),
+                evidence=h.evidence,
             )
-            for h in failure_modes_like_ours(info.context["store"], limit=limit)
+            for h in failure_modes_like_ours(info.context["store"], limit=limit, min_score=min_score)
         ]

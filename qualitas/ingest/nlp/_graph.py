@@ -27,6 +27,7 @@ from urllib.parse import quote
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
+from qualitas.ingest.nlp._complaints import LibraryEntry, TextItem
 from qualitas.ingest.nlp._imdrf import cause_findings, imdrf_codes, imdrf_term
 from qualitas.ingest.nlp._letters import WarningLetter
 from qualitas.ingest.nlp._tables import iso13485_clauses, subsystem_labels
@@ -36,11 +37,14 @@ from qualitas.store import GraphStore, LoadResult
 __all__ = [
     "FailureModeHit",
     "LetterSummary",
+    "complaint_texts",
+    "failure_mode_library",
     "failure_modes_like_ours",
     "letter_graph",
     "list_failure_modes",
     "list_letters",
     "load_letter",
+    "load_letter_file",
     "regulation_for",
 ]
 
@@ -202,6 +206,45 @@ def load_letter(store: GraphStore, letter: WarningLetter, *, agent: str) -> Load
     return store.load_triples(
         iter(g), source=f"warning-letter:{letter_key(letter)}", sha256=digest, agent=agent, format="warning-letter"
     )
+
+
+def load_letter_file(store: GraphStore, letter: WarningLetter, *, source: str, sha256: str, agent: str) -> LoadResult:
+    """Load one letter file as its own batch: ``source`` names the file and ``sha256`` is the
+    file's, so an unchanged file is recognised before it is read (``qualitas nlp load``)."""
+    triples = iter(letter_graph(letter))
+    return store.load_triples(triples, source=source, sha256=sha256, agent=agent, format="warning-letter")
+
+
+def failure_mode_library(store: GraphStore) -> list[LibraryEntry]:
+    """Our failure modes (FMEA and complaint failure modes, not those read from letters) as the
+    library complaint texts are classified into."""
+    rows = store.select(
+        sparql_prefixes()
+        + """
+        SELECT ?x (SAMPLE(?nm) AS ?name) (SAMPLE(?d) AS ?desc) WHERE {
+          ?x a q:FailureMode .
+          OPTIONAL { ?x q:name ?n } OPTIONAL { ?x rdfs:label ?lb } OPTIONAL { ?x q:code ?cd }
+          OPTIONAL { ?x q:text ?d }
+          BIND(COALESCE(?n, ?lb, ?cd) AS ?nm)
+          FILTER(BOUND(?nm) && !STRSTARTS(STR(?x), CONCAT(STR(id:), "failuremode/nlp/")))
+        } GROUP BY ?x ORDER BY ?x"""
+    )
+    return [LibraryEntry(str(r["x"]), str(r["name"]), str(r.get("desc") or "")) for r in rows]
+
+
+def complaint_texts(store: GraphStore) -> list[TextItem]:
+    """Our complaints' texts (each language version its own item)."""
+    rows = store.select(
+        sparql_prefixes()
+        + """
+        SELECT ?id ?text WHERE { ?c a q:Complaint ; q:complaintId ?id ; q:text ?text } ORDER BY ?id"""
+    )
+    out = []
+    for r in rows:
+        lang = getattr(r["text"], "language", None)
+        known = lang[:2] if lang and lang[:2] in ("en", "de", "zh") else None
+        out.append(TextItem(str(r["id"]), str(r["text"]), known))
+    return out
 
 
 # ---------------------------------------------------------------- queries

@@ -5,6 +5,9 @@ Mounted by ``qualitas.cli`` through its PLUGINS list (``register(app)``).
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -128,5 +131,163 @@ def letters(
             cli.out.print(
                 f"{r['file']}: {r['status']} ({len(r['charged'])} charged, {r['triples']} triples)", highlight=False
             )
+
+    cli._run(action)
+
+
+_SUFFIXES = (".txt", ".html", ".htm", ".pdf")
+
+
+def _letter_files(folder: Path) -> Iterator[Path]:
+    """Letter files under ``folder`` (recursively), in a stable order, one at a time."""
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.lower().endswith(_SUFFIXES) and not name.startswith("."):
+                yield Path(root) / name
+
+
+@nlp_app.command("load")
+def load(
+    folder: Annotated[Path, typer.Argument(help="A folder of letters: .txt, .html/.htm, .pdf (subfolders too).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Load a folder of letters, one file at a time; a file whose sha256 is already loaded is
+    skipped without being read again, so a rerun on the same folder changes nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from qualitas import cli
+    from qualitas.audit import audited_load, open_audit_log
+    from qualitas.errors import InputError
+    from qualitas.ingest.nlp import letter_text, load_letter_file
+
+    def action() -> None:
+        if not folder.is_dir():
+            raise InputError(f"{folder} is not a folder", file=str(folder))
+        files = list(_letter_files(folder))
+        if not files:
+            raise InputError(f"no letters (.txt, .html, .pdf) in {folder}", file=str(folder))
+        settings = cli._settings()
+        agent = cli._agent(settings)
+        log = open_audit_log(settings)
+        counts: dict[str, int] = {}
+        results = []
+        with (
+            cli._open() as store,
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=cli.err,
+                transient=True,
+                disable=json_out or not cli.err.is_terminal,
+            ) as bar,
+        ):
+            task = bar.add_task("letters", total=len(files))
+            for path in files:
+                bar.update(task, description=path.name[:40])
+                rel = path.relative_to(folder).as_posix()
+                data = path.read_bytes()
+                digest = hashlib.sha256(data).hexdigest()
+                source = f"warning-letter-file:{rel}"
+                known = store.batch(source)
+                if known is not None and known.sha256 == digest:
+                    status, triples, firm = "unchanged", known.triples, None
+                else:
+                    letter = letter_text(path, data)
+                    unit = audited_load(log, store, actor=agent, source=source, paths=[path], format="warning-letter")
+                    with unit as done:
+                        done.results = [load_letter_file(store, letter, source=source, sha256=digest, agent=agent)]
+                    status, triples, firm = done.results[0].status, done.results[0].triples, letter.firm
+                counts[status] = counts.get(status, 0) + 1
+                results.append({"file": rel, "status": status, "triples": triples, "firm": firm})
+                bar.advance(task)
+        if json_out:
+            cli._print_json({"files": results, "counts": counts})
+            return
+        for r in results:
+            if r["status"] != "unchanged":
+                cli.out.print(f"{r['file']}: {r['status']} ({r['triples']} triples)", highlight=False)
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        cli.out.print(f"{len(files)} letters: {summary}", highlight=False)
+
+    cli._run(action)
+
+
+@nlp_app.command("classify")
+def classify_texts(
+    csv_file: Annotated[
+        Path | None, typer.Argument(help="Customer reviews as CSV: id, text (en/de/zh), optional lang.")
+    ] = None,
+    complaints: Annotated[bool, typer.Option("--complaints", help="Classify the complaints in the store.")] = False,
+    library: Annotated[
+        Path | None,
+        typer.Option(
+            "--library",
+            help="Failure-mode library as YAML (key, name, description, codes); "
+            "default: the failure modes in the store.",
+        ),
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Below this score a case goes to the review list.")] = 0.5,
+    review_out: Annotated[Path | None, typer.Option("--review-out", help="Write the review list as CSV.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Classify complaint texts and reviews into the failure-mode library: each with the failure
+    mode, a score, the evidence words and its IMDRF codes; low-confidence cases go to review."""
+    import csv as csv_mod
+    import dataclasses
+
+    import yaml
+
+    from qualitas import cli
+    from qualitas.errors import InputError
+    from qualitas.ingest.nlp import LibraryEntry, TextItem, classify, read_texts_csv
+    from qualitas.ingest.nlp._graph import complaint_texts, failure_mode_library
+
+    def action() -> None:
+        if csv_file is None and not complaints:
+            raise InputError("give a CSV of reviews, or --complaints for the complaints in the store")
+        items: list[TextItem] = read_texts_csv(csv_file) if csv_file is not None else []
+        lib: list[LibraryEntry]
+        if library is not None:
+            try:
+                rows = yaml.safe_load(library.read_text(encoding="utf-8")) or []
+            except (OSError, yaml.YAMLError) as exc:
+                raise InputError(f"cannot read {library}: {exc}", file=str(library)) from exc
+            if not isinstance(rows, list):
+                raise InputError(f"{library}: expected a list of failure modes", file=str(library))
+            lib = []
+            for n, row in enumerate(rows, 1):
+                if not isinstance(row, dict) or not row.get("name"):
+                    raise InputError(f"{library}: entry {n} has no name", file=str(library))
+                key = str(row.get("key") or row["name"])
+                codes = tuple(str(c) for c in row.get("codes") or ())
+                lib.append(LibraryEntry(key, str(row["name"]), str(row.get("description") or ""), codes))
+        if library is None or complaints:
+            with cli._open(read_only=True) as store:
+                if library is None:
+                    lib = failure_mode_library(store)
+                if complaints:
+                    items += complaint_texts(store)
+        result = classify(items, lib, threshold=threshold)
+        review = [c for c in result if c.review]
+        if review_out is not None:
+            with review_out.open("w", encoding="utf-8", newline="") as handle:
+                w = csv_mod.writer(handle)
+                w.writerow(["id", "language", "score", "imdrf", "reason", "text"])
+                for c in review:
+                    w.writerow([c.id, c.language, c.score, " ".join(c.imdrf), c.reason, c.text])
+        if json_out:
+            cli._print_json([dataclasses.asdict(c) for c in result])
+            return
+        for c in result:
+            if not c.review:
+                cli.out.print(
+                    f"{c.id} [{c.language}] -> {c.name} (score {c.score}; {c.reason})", highlight=False, markup=False
+                )
+        if review:
+            cli.out.print(f"review list ({len(review)}):", highlight=False)
+            for c in review:
+                cli.out.print(f"  {c.id} [{c.language}] {c.reason}: {c.text[:80]}", highlight=False, markup=False)
 
     cli._run(action)
