@@ -95,6 +95,7 @@ PLUGINS = (
     ("qualitas.graphql.ingest", "IngestQuery", "IngestSubscription"),
     ("qualitas.graphql.audit", "AuditQuery", None),
     ("qualitas.graphql.workbench", "WorkbenchQuery", None),
+    ("qualitas.graphql.charts", "ChartQuery", None),
 )
 #: Rooms that add GraphQL mutations: (module, Mutation type name).
 MUTATION_PLUGINS = (

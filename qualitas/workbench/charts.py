@@ -436,6 +436,9 @@ def pareto_chart(bars: Sequence[ParetoBar] | Mapping[str, int], *, title: str = 
         )
     ax.set_xticks(xs, ["\n".join(textwrap.wrap(b.label, 16)) for b in items], fontsize=7)
     ax.set_ylabel("count")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     cum = ax.twinx()
     running, cumulative = 0, []
     for b in items:
@@ -569,6 +572,9 @@ def why_tree(node: WhyNode | Mapping[str, Any] | str | Any) -> WhyNode:
     return WhyNode(str(text), tuple(why_tree(k) for k in kids), bool(flag) if flag is not None else None)
 
 
+_STEP = 2.0  # horizontal distance between why levels, in data units
+
+
 def five_why_chart(problem: str, whys: Sequence[WhyNode | Mapping[str, Any] | str], *, title: str = "") -> Chart:
     """The problem on the left, each why-chain to the right, one level per "why?". A chain
     given as a flat list of strings is one branch; nested dicts branch. Root causes are
@@ -594,7 +600,7 @@ def five_why_chart(problem: str, whys: Sequence[WhyNode | Mapping[str, Any] | st
 
     place(tree, "0", 0)
     depth = max(x for x, _ in positions.values())
-    fig = _figure(2.6 * (depth + 1) + 0.6, 1.1 * leaves[0] + 1.0)
+    fig = _figure(2.3 * (depth + 1) + 0.4, 0.9 * leaves[0] + 0.9)
     ax = fig.add_subplot()
     ax.set_axis_off()
     for path, node in nodes.items():
@@ -603,8 +609,8 @@ def five_why_chart(problem: str, whys: Sequence[WhyNode | Mapping[str, Any] | st
             cx, cy = positions[f"{path}-{i}"]
             ax.annotate(
                 "",
-                xy=(cx * 2.6 - 1.0, -cy),
-                xytext=(x * 2.6 + 1.0, -y),
+                xy=(cx * _STEP - 0.72, -cy),
+                xytext=(x * _STEP + 0.72, -y),
                 arrowprops={"arrowstyle": "-|>", "color": _GREY, "lw": 1},
             )
     root_causes = 0
@@ -615,9 +621,9 @@ def five_why_chart(problem: str, whys: Sequence[WhyNode | Mapping[str, Any] | st
         root_causes += is_root
         label = node.text if is_problem else f"Why {path.count('-')}: {node.text}"
         ax.text(
-            x * 2.6,
+            x * _STEP,
             -y,
-            "\n".join(textwrap.wrap(label, 24)),
+            "\n".join(textwrap.wrap(label, 22)),
             ha="center",
             va="center",
             fontsize=7,
@@ -629,7 +635,7 @@ def five_why_chart(problem: str, whys: Sequence[WhyNode | Mapping[str, Any] | st
             },
             gid=f"why-{path}" + ("-root" if is_root else ""),
         )
-    ax.set_xlim(-1.3, depth * 2.6 + 1.3)
+    ax.set_xlim(-0.9, depth * _STEP + 0.9)
     ax.set_ylim(-(leaves[0] - 1) - 0.7, 0.7)
     ax.set_title(f"5-Why: {title or problem}", fontsize=10, loc="left")
     return Chart(
@@ -801,14 +807,27 @@ class SeriesPoint:
 
 
 def parameter_series(
-    store: GraphStore, *, parameter: str, step: str | None = None, equipment: str | None = None, limit: int = 500
+    store: GraphStore,
+    *,
+    parameter: str | None = None,
+    signal: str | None = None,
+    step: str | None = None,
+    equipment: str | None = None,
+    limit: int = 500,
 ) -> list[SeriesPoint]:
     """The observed values of one process parameter (``q:code``, e.g. ``FORM-TEMP``), oldest
     first: MES actuals of production runs (time: the run's start) and edge observations
     (time: ``sosa:resultTime``), optionally of one process step or one piece of equipment."""
+    from rdflib import Literal
+
     from qualitas.ontology import mint
 
-    where = [f"?o q:parameter {mint('parameter', parameter).n3()} ; q:value ?v ."]
+    if (parameter is None) == (signal is None):
+        raise InputError("name either a parameter (its code) or an edge signal", field="parameter")
+    if parameter is not None:
+        where = [f"?o q:parameter {mint('parameter', parameter).n3()} ; q:value ?v ."]
+    else:
+        where = [f"?o q:signal {Literal(signal).n3()} ; q:value ?v ."]
     where.append("OPTIONAL { ?o <http://www.w3.org/ns/sosa/resultTime> ?rt }")
     where.append(
         "OPTIONAL { { ?run q:hasObservation ?o } UNION { ?o q:duringRun ?run } "

@@ -816,6 +816,16 @@
             })),
             (row) => row.p.withinTolerance === false,
           ));
+          // Control charts of each parameter at this step (charts.js draws them from the URL fragment).
+          const charts = el("ul", { class: "chart-links", "aria-label": "Control charts" });
+          for (const p of run.parameters) {
+            const code = decodeURIComponent(String(p.parameter).split("/").pop());
+            const query = new URLSearchParams({ parameter: code, chart: "individuals" });
+            if (run.step) query.set("step", run.step);
+            charts.append(el("li", {}, el("a", { href: `#charts/spc?${query}`, "data-parameter": code,
+              text: `SPC chart: ${p.name || code}` })));
+          }
+          parts.push(charts);
         }
       }
     } else if (node.kind === "Equipment") {
@@ -995,6 +1005,7 @@
         ` · ${t.lots.length} lots, ${t.runs.length} runs, ${t.findings.length} findings`,
       );
       if (text) summary.append(el("br"), el("q", { lang: text.lang, text: text.text }));
+      summary.append(" · ", el("a", { href: "#charts/pareto", id: "pareto-link", text: "Pareto of failure modes" }));
       $("gap-product").value = t.unit.product || "";
       if (["EU", "US", "CN", "VN"].includes(t.complaint.market)) $("gap-market").value = t.complaint.market;
       $("compliance").hidden = false;
