@@ -736,6 +736,7 @@ PLUGINS = (
     "qualitas.audit.cli",
     "qualitas.workbench.cli",
     "qualitas.chat.cli",
+    "qualitas.workbench.charts_cli",
 )
 
 

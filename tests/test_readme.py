@@ -45,6 +45,9 @@ NOT_RUN: dict[str, str] = {
     "make run": "long-running: installs, loads the demo and serves until Ctrl-C (this test does the "
     "demo load itself and serves the app under uvicorn for the GraphQL blocks and curl)",
     "make test": "runs the whole suite, this test included",
+    '.venv/bin/qualitas alerts test --channel dingtalk --webhook "https://oapi.dingtalk.com/robot/send?access_token=..." '
+    '--secret "SEC..."': "sends to a real chat robot, which needs its webhook URL and secret; "
+    "tests/chat/test_outbound.py runs the command against loopback robots that check the signature",
 }
 
 #: Commands that run until Ctrl-C: a server is started in the background and left running
