@@ -451,28 +451,27 @@ def _print_capa(capa: Any, json_out: bool) -> None:
     from qualitas.workbench.capa import STEP_TITLES
 
     root = _root()
+
+    def say(text: str) -> None:
+        root.out.print(text, highlight=False, markup=False)
+
     if json_out:
         root._print_json({"capa": capa, "nextSteps": list(capa.next_steps)})
         return
-    root.out.print(f"{capa.id} {capa.method} ({capa.status}): {capa.title}", highlight=False, markup=False)
-    root.out.print(
+    say(f"{capa.id} {capa.method} ({capa.status}): {capa.title}")
+    say(
         f"  opened by {capa.opened_by} at {capa.opened_at.isoformat()}; complaints "
-        f"{', '.join(capa.complaints) or '-'}; failure modes {', '.join(capa.failure_modes) or '-'}",
-        highlight=False,
+        f"{', '.join(capa.complaints) or '-'}; failure modes {', '.join(capa.failure_modes) or '-'}"
     )
     for c in capa.candidates:
-        root.out.print(
-            f"  D4 candidate {c.key} [{c.kind}]{' (confirmed)' if c.confirmed else ''}: {c.message}", highlight=False
-        )
+        say(f"  D4 candidate {c.key} [{c.kind}]{' (confirmed)' if c.confirmed else ''}: {c.message}")
     for s in capa.steps:
         verified = f"; verified by {s.verified_by} at {s.verified_at.isoformat()}" if s.verified_at else ""
-        root.out.print(
-            f"  {s.key} {STEP_TITLES.get(s.key, '')}: {s.text} ({s.by}, {s.at.isoformat()}{verified})", highlight=False
-        )
+        say(f"  {s.key} {STEP_TITLES.get(s.key, '')}: {s.text} ({s.by}, {s.at.isoformat()}{verified})")
         for e in s.evidence:
-            root.out.print(f"      evidence: {e}", highlight=False, markup=False)
+            say(f"      evidence: {e}")
     if capa.next_steps:
-        root.out.print(f"  next: {', '.join(capa.next_steps)}", highlight=False, markup=False)
+        say(f"  next: {', '.join(capa.next_steps)}")
 
 
 @capa_app.command("new")

@@ -207,7 +207,8 @@ def test_the_graph_links_chains_to_steps_parameters_equipment_and_failure_modes(
     )
     assert {(r["row"], r["cid"]) for r in rows} == {("10", "CMP-2025-0057"), ("20", "CMP-2025-0042")}
     assert store.ask(
-        """ASK { ?f q:code "PFMEA-LINKS" ; q:hasFailureChain ?c . ?c q:rowKey "10" ; q:failureCause ?fc . ?fc q:parameter/q:code "BOLT-TORQUE" ;
+        """ASK { ?f q:code "PFMEA-LINKS" ; q:hasFailureChain ?c . ?c q:rowKey "10" ; q:failureCause ?fc .
+                 ?fc q:parameter/q:code "BOLT-TORQUE" ;
                  q:onEquipment/q:equipmentId "PA-LINE-2" }"""
     )
     assert [r.action for r in trail.records()][-1] == "workbench.fmea.import"
@@ -276,7 +277,10 @@ def test_unknown_graph_keys_name_the_line_and_nothing_is_stored(
     imported = read_worksheet(
         _csv(_line(4, column, value) if column != "Step Code" else _step(value)), format="csv", where="pack.csv"
     )
-    with pytest.raises(ValidationError, match=rf"pack\.csv: row {2 if column == 'Step Code' else 4}, field {field}: unknown .*'{value}'"):
+    with pytest.raises(
+        ValidationError,
+        match=rf"pack\.csv: row {2 if column == 'Step Code' else 4}, field {field}: unknown .*'{value}'",
+    ):
         save_imported(store, imported, agent="tests", audit=trail)
     assert store.snapshot() == before
     assert len(list(trail.records())) == records  # checked before the write: no attempt to record
