@@ -517,12 +517,16 @@ class SparqlStore:
         return f"GRAPH <{_LIVE}> {{ {pattern} }}" if self.profile.union_default_graph else pattern
 
     def _init_layout(self) -> None:
-        """The counters, where a new store has none (this update also proves the login)."""
-        self._update(
-            f"""INSERT {{ GRAPH <{_META}> {{ <{_META}> q:storeLayout {LAYOUT} ;
-                    q:liveTriples 0 ; q:batchCount 0 ; q:generation 0 }} }}
-                WHERE {{ FILTER NOT EXISTS {{ GRAPH <{_META}> {{ <{_META}> q:generation ?any }} }} }}"""
-        )
+        """The counters, where a new store has none; the layout mark either way (an update
+        at every open for writing proves the login before any work is done).
+
+        Decided here rather than by ``INSERT … WHERE { FILTER NOT EXISTS … }``: Virtuoso 7
+        applies that template again when it replays its transaction log after a crash."""
+        counters = "q:liveTriples 0 ; q:batchCount 0 ; q:generation 0 ;" if not self._has_counters() else ""
+        self._update(f"INSERT DATA {{ GRAPH <{_META}> {{ <{_META}> {counters} q:storeLayout {LAYOUT} }} }}")
+
+    def _has_counters(self) -> bool:
+        return bool(self._select_raw(f"SELECT ?g WHERE {{ GRAPH <{_META}> {{ <{_META}> q:generation ?g }} }} LIMIT 1"))
 
     def _recover(self) -> None:
         """Drop the graphs of loads killed before their switch and of batches superseded
