@@ -436,8 +436,7 @@ def add_chat_routes(
     def reply_text(report: AnomalyReport, wo: str) -> str:
         where = " / ".join(v for v in (report.line, report.station, report.equipment) if v)
         text = f"Work order {wo} opened" + (f" at {where}" if where else "") + f": {report.text}"
-        link = config.link(f"workorder/{wo}")
-        return text + (f"\n{link}" if link else "")
+        return text
 
     help_text = (
         "Describe the anomaly, e.g. 'anomaly smell at cell formation line=L2 station=S5 "

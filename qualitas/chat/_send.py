@@ -214,13 +214,15 @@ def alert_for(
 ) -> ChatAlert:
     """The chat message for an edge alarm: what fired, the value, where, and a link to the
     signal's chart in the explorer."""
-    facts: list[tuple[str, str]] = [("Signal", alarm.signal), ("Rule", alarm.rule)]
+    facts: list[tuple[str, str]] = [("Id", alarm.id), ("Signal", alarm.signal), ("Rule", alarm.rule)]
     if alarm.value is not None:
         facts.append(("Value", f"{alarm.value:.6g}"))
     facts.append(("Raised", alarm.raised_at.isoformat(timespec="seconds")))
     if alarm.run_id:
         facts.append(("Run", alarm.run_id))
+    # an SPC or rule alarm links to its signal's chart; an anomaly raised from chat has no chart
     fragment = f"charts/spc?signal={alarm.signal}" + (f"&run={alarm.run_id}" if alarm.run_id else "")
+    link = config.link(fragment) if alarm.kind != "anomaly" else None
     return ChatAlert(
         title=f"{alarm.kind.upper()} alarm: {alarm.signal}",
         text=alarm.message,
@@ -229,7 +231,7 @@ def alert_for(
         facts=tuple(facts),
         photo=photo,
         photo_url=photo_url,
-        link=config.link(fragment),
+        link=link,
     )
 
 

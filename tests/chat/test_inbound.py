@@ -22,7 +22,7 @@ from qualitas.chat._providers import feishu_encrypt
 from qualitas.graphql.app import create_app
 from qualitas.settings import Settings
 from qualitas.store import open_store
-from tests.chat.robots import serve_asgi
+from tests.chat.robots import Robots, serve_asgi, serve_robots
 
 DING_SECRET = "ding-app-secret"
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -31,11 +31,19 @@ FEISHU_TOKEN = "feishu-verification-token"
 
 
 @pytest.fixture(scope="module")
-def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
+def robots() -> Iterator[Robots]:
+    with serve_robots() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def chat_server(tmp_path_factory: pytest.TempPathFactory, robots: Robots) -> Iterator[tuple[str, Settings]]:
     root = tmp_path_factory.mktemp("chat")
     config = root / "chat.yaml"
     config.write_text(
         "explorer_url: https://qualitas.example\n"
+        "places:\n  FC-12: {line: L2, station: S5}\n"
+        f"channels:\n  - {{name: qa, provider: slack, webhook: '{robots.url('slack')}', severities: [warning]}}\n"
         "inbound:\n"
         "  dingtalk:\n    app_secret: ${T_DING}\n"
         "  slack:\n    signing_secret: ${T_SLACK}\n"
@@ -195,7 +203,7 @@ def test_slack_slash_command_opens_a_work_order_and_replays_are_refused(chat_ser
     assert ok.status_code == 200, ok.text
     assert ok.json()["response_type"] == "in_channel"
     wo = ok.json()["text"].split()[2]
-    assert ok.json()["text"].endswith(f"https://qualitas.example/#workorder/{wo}")
+    assert ok.json()["text"] == f"Work order {wo} opened at L1 / S3: loose clip"
     order = _work_orders(settings)[wo]
     assert (order["who"], order["line"], order["station"], order["msg"]) == (
         "steve (U2147483697)",
@@ -268,3 +276,36 @@ def test_feishu_challenge_event_and_bad_signature(chat_server: tuple[str, Settin
     unsigned = httpx.post(f"{base}/chat/feishu", content=body, headers={"Content-Type": "application/json"})
     assert unsigned.status_code == 401
     assert _audit(settings, "chat.refused")[-1]["what"]["provider"] == "feishu"
+
+
+def test_an_inbound_anomaly_goes_out_to_the_configured_channels(
+    chat_server: tuple[str, Settings], robots: Robots
+) -> None:
+    """The work order is also an ``anomaly`` alarm on the app's alert hub, which the chat
+    bridge forwards to the configured Slack channel (a loopback robot checking the payload)."""
+    base, _ = chat_server
+    body = {
+        "msgtype": "text",
+        "text": {"content": "anomaly scratch on housing equipment=FC-12"},
+        "msgId": "msgDING-out",
+        "senderNick": "li",
+        "senderStaffId": "s-9",
+    }
+    reply = httpx.post(
+        f"{base}/chat/dingtalk",
+        content=json.dumps(body).encode(),
+        headers=_dingtalk_headers(DING_SECRET, int(time.time() * 1000)),
+    )
+    wo = reply.json()["text"]["content"].split()[2]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        sent = [r for r in robots.of("slack") if wo in json.dumps(r.body)]
+        if sent:
+            break
+        time.sleep(0.2)
+    assert sent, "the anomaly never reached the Slack robot"
+    (message,) = sent
+    assert message.ok
+    fields = {f["text"] for f in message.body["blocks"][1]["fields"]}
+    assert "*Location*\nline L2 / station S5" in fields  # places: FC-12 -> line L2, station S5
+    assert message.body["blocks"][0]["text"]["text"] == "ANOMALY alarm: FC-12"
