@@ -58,7 +58,7 @@ def test_message(
             spec = Channel(
                 name=channel,
                 provider=channel,
-                webhook=webhook,  # type: ignore[arg-type]
+                webhook=webhook,
                 secret=secret or os.environ.get("QUALITAS_CHAT_SECRET") or None,
             )
         alert = ChatAlert(

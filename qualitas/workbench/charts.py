@@ -118,9 +118,9 @@ class Chart:
         import matplotlib
 
         buf = io.BytesIO()
-        rc = {"svg.hashsalt": "qualitas", "svg.fonttype": "none", "pdf.fonttype": 42}
+        rc: dict[str, Any] = {"svg.hashsalt": "qualitas", "svg.fonttype": "none", "pdf.fonttype": 42}
         metadata: dict[str, Any] = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {}}[fmt]
-        with matplotlib.rc_context(rc):
+        with matplotlib.rc_context(rc):  # type: ignore[arg-type]
             self.figure.savefig(buf, format=fmt, metadata=metadata, facecolor="white")
         data = buf.getvalue()
         return _inline_styles(data) if fmt == "svg" else data
@@ -134,7 +134,7 @@ class Chart:
         fmt = path.suffix.lower().lstrip(".")
         if fmt not in FORMATS:
             raise InputError(f"{path}: the file name must end in .svg, .png or .pdf", file=str(path))
-        path.write_bytes(self.render(fmt))  # type: ignore[arg-type]
+        path.write_bytes(self.render(fmt))
         return path
 
 
@@ -847,7 +847,7 @@ def parameter_series(
     out = []
     for row in rows:
         try:
-            value = float(row["v"])
+            value = float(str(row["v"]))
         except (TypeError, ValueError):
             continue  # a text actual (a recipe name) has no place on a control chart
         eq = row.get("eq")
@@ -882,7 +882,7 @@ def failure_mode_counts(store: GraphStore) -> list[ParetoBar]:
         code = row.get("c") or str(row["fm"]).rsplit("/", 1)[-1]
         name = row.get("n")
         label = f"{code} {name}" if name else str(code)
-        out.append(ParetoBar(label, int(row.get("complaints") or 0), int(row.get("defects") or 0)))
+        out.append(ParetoBar(label, int(str(row.get("complaints") or 0)), int(str(row.get("defects") or 0))))
     return sorted(out, key=lambda b: (-b.total, b.label))
 
 
