@@ -7,9 +7,12 @@ Two signals, both explained in the result:
 - **codes**: the IMDRF Annex A codes the text points to (:func:`imdrf_codes`, words in
   three languages) against the codes of each library entry (its own, or read from its name
   and description): the same code scores 1, the same level-1 family 0.5;
-- **text**: BM25 (``rank-bm25``, Okapi) of the text's words, plus its codes as tokens,
-  against each entry's name, description and codes; Chinese is segmented with jieba.
-  The raw score s is squashed to s / (s + 2) so that it reads as a 0-1 strength.
+- **text**: BM25 (``rank-bm25``) of the text's words, plus its codes as tokens, against
+  each entry's name, description and codes; Chinese is segmented with jieba. The IDF is
+  BM25+'s log((N + 1) / n), positive even in a library of one or two entries (Okapi's goes
+  negative there), with Okapi's term-frequency part (BM25+'s delta is taken out again, so
+  a word the entry lacks adds nothing). The raw score s is squashed to s / (s + 2) so that
+  it reads as a 0-1 strength.
 
 ``score = 0.6 * codes + 0.4 * text``. Below ``threshold`` (0.5 by default: a text must at
 least share a code family and some words, or a code exactly), or with two entries tied,
@@ -27,7 +30,7 @@ from pathlib import Path
 from qualitas.errors import InputError
 from qualitas.ingest.nlp._imdrf import detect_language, imdrf_codes
 
-__all__ = ["Classification", "LibraryEntry", "TextItem", "classify", "read_texts_csv", "tokens"]
+__all__ = ["Bm25", "Classification", "LibraryEntry", "TextItem", "classify", "read_texts_csv", "tokens"]
 
 _STOP = frozenset(
     {
@@ -122,6 +125,23 @@ def tokens(text: str, language: str) -> list[str]:
     return [w for w in re.findall(r"[a-zäöüß]{3,}", text.lower()) if w not in _STOP]
 
 
+class Bm25:
+    """BM25 over ``docs`` (see the module docstring): rank-bm25's BM25Plus with its delta
+    removed from the score of each query word."""
+
+    def __init__(self, docs: list[list[str]]) -> None:
+        from rank_bm25 import BM25Plus
+
+        self._bm25 = BM25Plus(docs)
+
+    def scores(self, query: list[str]) -> list[float]:
+        if not query:
+            return [0.0] * self._bm25.corpus_size
+        raw = self._bm25.get_scores(query)
+        floor = self._bm25.delta * sum(self._bm25.idf.get(q) or 0.0 for q in query)
+        return [max(float(x) - floor, 0.0) for x in raw]
+
+
 def _code_tokens(codes: Iterable[str]) -> list[str]:
     out = []
     for c in codes:
@@ -139,8 +159,6 @@ def classify(
     items: Iterable[TextItem], library: Sequence[LibraryEntry], *, threshold: float = 0.5
 ) -> list[Classification]:
     """Classify each item into ``library`` (see the module docstring)."""
-    from rank_bm25 import BM25Okapi
-
     if not library:
         raise InputError("the failure-mode library is empty: load FMEA failure modes or pass --library")
     entry_codes = [_entry_codes(e) for e in library]
@@ -148,7 +166,7 @@ def classify(
     for e, codes in zip(library, entry_codes, strict=True):
         text = f"{e.name} {e.description}"
         docs.append(tokens(text, detect_language(text)) + _code_tokens(codes) or ["_"])
-    bm25 = BM25Okapi(docs)
+    bm25 = Bm25(docs)
     out: list[Classification] = []
     for item in items:
         lang = item.language or detect_language(item.text)
@@ -156,7 +174,7 @@ def classify(
         codes = tuple(h.code for h in hits if h.code)
         words = {w for h in hits for w in h.evidence}
         query = tokens(item.text, lang) + _code_tokens(codes)
-        raw = bm25.get_scores(query) if query else [0.0] * len(library)
+        raw = bm25.scores(query)
         scored = []
         for i in range(len(library)):
             exact = set(codes) & set(entry_codes[i])

@@ -379,11 +379,10 @@ def failure_modes_like_ours(store: GraphStore, *, limit: int = 50, min_score: fl
     (the finding's, stored with it; ours, read from the name or text in English, German or
     Chinese): the same code scores 1, the same family 0.5; and through BM25 (``rank-bm25``)
     of our name or text against each finding's mode, mechanism, weakness and evidence
-    sentence, squashed to s / (s + 2). ``score = 0.6 * codes + 0.4 * text``; hits below
+    sentence (:class:`~qualitas.ingest.nlp._complaints.Bm25`), squashed to s / (s + 2).
+    ``score = 0.6 * codes + 0.4 * text``; hits below
     ``min_score`` are dropped. Each hit says why it matched."""
-    from rank_bm25 import BM25Okapi
-
-    from qualitas.ingest.nlp._complaints import tokens
+    from qualitas.ingest.nlp._complaints import Bm25, tokens
     from qualitas.ingest.nlp._imdrf import detect_language
 
     findings = list_failure_modes(store)
@@ -394,13 +393,13 @@ def failure_modes_like_ours(store: GraphStore, *, limit: int = 50, min_score: fl
     for row in findings:
         text = f"{row.failure_mode} {row.mechanism} {row.design_weakness or ''} {row.evidence or ''}"
         docs.append(tokens(text, "en") + [f"imdrf:{c}" for c in row.imdrf] or ["_"])
-    bm25 = BM25Okapi(docs)
+    bm25 = Bm25(docs)
     hits: list[FailureModeHit] = []
     for name, kind in _ours(store):
         lang = detect_language(name)
         codes = {h.code for h in imdrf_codes(name) if h.code}
         query = tokens(name, lang) + [f"imdrf:{c}" for c in codes]
-        raw = bm25.get_scores(query) if query else [0.0] * len(findings)
+        raw = bm25.scores(query)
         for i, row in enumerate(findings):
             exact = codes & set(row.imdrf)
             family = {c[:3] for c in codes} & {c[:3] for c in row.imdrf}

@@ -154,12 +154,12 @@ _ISO_CLAUSE = re.compile(r"ISO\s*13485(?::2016)?,?\s*(?:[Cc]lauses?|section)\s*(
 #: Start of a charged violation paragraph.
 _CHARGE_START = re.compile(r"^[ \t]*(?:\d{1,2}[.)]\s+)?(?:Failure (?:to|or refusal)|Your firm failed to)\b", re.M)
 #: End of a charge statement inside its paragraph.
-_CHARGE_END = re.compile(r"\n|\bFor example\b|\bMore specifically\b|\bSpecifically\b|\bFor instance\b")
+_CHARGE_END = re.compile(r"\n\s*\n|\bFor example\b|\bMore specifically\b|\bSpecifically\b|\bFor instance\b")
 _NEXT_VIOLATION = re.compile(r"^[ \t]*\d{1,2}[.)]\s+\S", re.M)
 #: A later charge sentence inside an item: the firm failed / did not ..., as required by <CFR>.
 _INNER_CHARGE = re.compile(
     r"\b(?:[Yy]our firm (?:also )?(?:failed|did not|has not)|[Ff]ailed to|[Ff]ailure to)\b[^.]*?"
-    r"\bas required (?:by|under)\s+(?P<cite>(?:21\s*CFR|§)[^.;]*)"
+    r"\bas required (?:by|under)\s+(?P<cite>(?:21\s*CFR|§)[^;\n]*?)(?=\.(?:\s|$)|;|\n|$)"
 )
 _STATUTE_CHARGE = re.compile(r"\b(?:misbranded|adulterated) (?:under|within the meaning of) section", re.I)
 _AS_REQUIRED = re.compile(r"\b(?:as required by|required by|per|in violation of)\b", re.I)
@@ -390,14 +390,33 @@ def _statute_charges(text: str) -> list[tuple[str, str, int, int, int]]:
     return out
 
 
+#: Where a charge statement ends when its line does not: a line that ends a sentence or a
+#: list lead-in, or a blank line (text from PDFs wraps a sentence over several lines).
+_LINE_STOP = re.compile(r"[.:]\s*\n|\n\s*\n")
+
+
+def _statement_end(text: str, start: int, limit: int) -> int:
+    """The end of the charge statement that starts at ``start``: the end of its line when
+    the line ends a sentence, else the end of the first sentence of the wrapped lines."""
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[start:line_end].rstrip().endswith((".", ":")) or line_end >= limit:
+        return line_end
+    number = re.match(r"[ \t]*\d{1,2}[.)]\s+", text[start:])
+    begin = start + (number.end() if number else 0)
+    stop = _LINE_STOP.search(text, begin, min(limit, start + 1500))
+    sentence = _SENTENCE_END.search(text, begin, min(limit, start + 1500))
+    ends = [m.start() + 1 for m in (stop, sentence) if m]
+    return min(ends) if ends else line_end
+
+
 def _violation_charges(text: str) -> list[tuple[str, str, str, int, int, int]]:
     """(citation, requirement, observation, item offset, start, end) of each violation item:
     its "Failure to ..." charge and any later charge sentence inside the item."""
     out = []
     starts = [m.start() for m in _CHARGE_START.finditer(text)]
     for i, start in enumerate(starts):
-        line_end = text.find("\n", start)
-        line_end = len(text) if line_end < 0 else line_end
+        line_end = _statement_end(text, start, starts[i + 1] if i + 1 < len(starts) else len(text))
         end_m = _CHARGE_END.search(text, start + 1, line_end)
         charge_end = end_m.start() if end_m else line_end
         requirement = text[start:charge_end].strip()
@@ -406,14 +425,18 @@ def _violation_charges(text: str) -> list[tuple[str, str, str, int, int, int]]:
         block_end = min(x for x in (nxt.start() if nxt else len(text), *(s for s in starts[i + 1 :]), len(text)))
         observation = re.sub(r"\s+", " ", text[charge_end:block_end]).strip()
         strict = _STRICT_REQUIRED.search(requirement)
+        parts: set[int] = set()
         for c in find_citations(requirement):
             if not c.part_level and (strict is None or c.start >= strict.end()):
                 at = start + lead
+                parts.add(c.part)
                 out.append((c.text, requirement, observation[:2000], start, at + c.start, at + c.end))
         for inner in _INNER_CHARGE.finditer(text, charge_end, block_end):
             cite_at = inner.start("cite")
             for c in find_citations(inner.group("cite")):
-                if not c.part_level:
+                # a further charge of the item's own part (803.50(a)(2) in an 803.50(a)(1) MDR
+                # item); a classification regulation named beside it is not a new charge
+                if not c.part_level and c.part in parts:
                     sentence = inner.group(0).strip()
                     out.append((c.text, sentence, observation[:2000], start, cite_at + c.start, cite_at + c.end))
     return out
