@@ -37,9 +37,11 @@ class Q(DefinedNamespace):
     FmeaControl: URIRef
     FmeaStructureElement: URIRef
     InspectionResult: URIRef
+    InspectionSegment: URIRef
     Lot: URIRef
     Market: URIRef
     Material: URIRef
+    ModelDeployment: URIRef
     OptimisationAction: URIRef
     ParameterObservation: URIRef
     ParameterSet: URIRef
@@ -67,6 +69,7 @@ class Q(DefinedNamespace):
     SupplierDeclaration: URIRef
     TestReport: URIRef
     Violation: URIRef
+    VisionModel: URIRef
     WarningLetter: URIRef
     WorkOrder: URIRef
 
@@ -91,6 +94,7 @@ class Q(DefinedNamespace):
     declarationFor: URIRef
     declaredBy: URIRef
     declaresMaterial: URIRef
+    deployedModel: URIRef
     designedMaterial: URIRef
     detectionControl: URIRef
     dueToWeakness: URIRef
@@ -125,6 +129,7 @@ class Q(DefinedNamespace):
     inForceAs: URIRef
     inspects: URIRef
     issuedTo: URIRef
+    judgedBy: URIRef
     manufacturedBy: URIRef
     market: URIRef
     material: URIRef
@@ -133,6 +138,7 @@ class Q(DefinedNamespace):
     onEquipment: URIRef
     packedIn: URIRef
     parameter: URIRef
+    parentModel: URIRef
     partOfStructure: URIRef
     predicateDevice: URIRef
     preventionControl: URIRef
@@ -140,6 +146,7 @@ class Q(DefinedNamespace):
     reportFor: URIRef
     reportedMaterial: URIRef
     reportsFailureMode: URIRef
+    rollbackOf: URIRef
     rootCauseCandidate: URIRef
     routingFor: URIRef
     signatory: URIRef
@@ -161,6 +168,8 @@ class Q(DefinedNamespace):
     address: URIRef
     alarmKind: URIRef
     appliedValue: URIRef
+    approvedAt: URIRef
+    approvedBy: URIRef
     calibrationResult: URIRef
     capaMethod: URIRef
     capaStatus: URIRef
@@ -191,6 +200,9 @@ class Q(DefinedNamespace):
     criterion: URIRef
     decisionDate: URIRef
     declarationClass: URIRef
+    defectF1: URIRef
+    deployedAt: URIRef
+    deploymentSeq: URIRef
     designator: URIRef
     detectionRating: URIRef
     deviceClass: URIRef
@@ -210,6 +222,7 @@ class Q(DefinedNamespace):
     evidence: URIRef
     fastenerType: URIRef
     findingKind: URIRef
+    firstFrame: URIRef
     firstSampleAt: URIRef
     fmeaKind: URIRef
     grade: URIRef
@@ -221,15 +234,20 @@ class Q(DefinedNamespace):
     issuingAgency: URIRef
     itemFunction: URIRef
     jobTitle: URIRef
+    lastFrame: URIRef
     lastSampleAt: URIRef
     line: URIRef
     lotNumber: URIRef
     lowerControlLimit: URIRef
+    macroF1: URIRef
     marking: URIRef
     massFraction: URIRef
     mean: URIRef
     message: URIRef
+    metrics: URIRef
+    modelFile: URIRef
     modelNumber: URIRef
+    modelSha256: URIRef
     name: URIRef
     nominal: URIRef
     observation: URIRef
@@ -290,11 +308,13 @@ class Q(DefinedNamespace):
     text: URIRef
     tolerance: URIRef
     toolType: URIRef
+    trainingDataSha256: URIRef
     udiDi: URIRef
     udiProductionIdentifier: URIRef
     upperControlLimit: URIRef
     validFrom: URIRef
     validUntil: URIRef
+    validationDataSha256: URIRef
     value: URIRef
     verdict: URIRef
     verifiedAt: URIRef
