@@ -58,7 +58,11 @@ RATE_LIMITS: dict[Provider, tuple[RateLimit, ...]] = {
     ),
     "wecom": (
         RateLimit(
-            20, 60.0, "https://developer.work.weixin.qq.com/document/path/91770 (每个机器人发送的消息不能超过20条/分钟)"
+            20,
+            60.0,
+            "https://developer.work.weixin.qq.com/document/path/91770 (每个机器人发送的消息不能超过20条/分钟; "
+            "read in copies of the page, not on the page itself)",
+            verified=False,
         ),
     ),
     "feishu": (
@@ -81,7 +85,8 @@ RATE_LIMITS: dict[Provider, tuple[RateLimit, ...]] = {
     ),
 }
 
-#: Error codes in a 200 answer that mean "too fast, try later" (retried with backoff).
+#: Error codes in a 200 answer that mean "too fast, try later" (retried with backoff); taken from
+#: the providers' error code pages as commonly quoted, not checked against them here.
 #: DingTalk 130101: send too fast (https://open.dingtalk.com/document/orgapp/custom-robots-send-group-messages);
 #: WeCom 45009: api freq out of limit (https://developer.work.weixin.qq.com/document/path/90313).
 RETRYABLE_CODES: dict[Provider, frozenset[int]] = {
