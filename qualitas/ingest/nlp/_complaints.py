@@ -22,12 +22,15 @@ the case is routed to review with the reason.
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from qualitas.errors import InputError
+from qualitas.errors import InputError, MissingExtraError
 from qualitas.ingest.nlp._imdrf import detect_language, imdrf_codes
 
 __all__ = ["Bm25", "Classification", "LibraryEntry", "TextItem", "classify", "read_texts_csv", "tokens"]
@@ -115,13 +118,21 @@ class Classification:
     reason: str
 
 
+@cache
+def _jieba() -> Any:
+    try:
+        import jieba
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MissingExtraError("jieba", extra="nlp") from exc
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
 def tokens(text: str, language: str) -> list[str]:
     """Words of ``text`` for BM25: jieba words for Chinese, lower-case words of three letters
     or more (stop words dropped) for English and German."""
     if language == "zh":
-        import jieba
-
-        return [w for w in (t.strip().lower() for t in jieba.lcut(text)) if w and not re.fullmatch(r"\W+", w)]
+        return [w for w in (t.strip().lower() for t in _jieba().lcut(text)) if w and not re.fullmatch(r"\W+", w)]
     return [w for w in re.findall(r"[a-zäöüß]{3,}", text.lower()) if w not in _STOP]
 
 
