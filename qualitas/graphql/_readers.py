@@ -107,6 +107,10 @@ class Checkpoints:
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
 
+    def known(self, generation: int) -> Path | None:
+        """The checkpoint of ``generation`` if it is made already (never blocks)."""
+        return self._by_generation.get(generation)
+
     def for_generation(self, generation: int) -> Path | None:
         """The checkpoint of ``generation``, made now if there is none; None when the
         store is no longer at that generation (or a write is in flight). Blocking."""
@@ -288,7 +292,9 @@ class ReaderPool:
         reader = min(ready, key=lambda r: r.busy)
         if self.local_busy < reader.busy:
             return None  # the server itself is the least busy: it answers (a worker too)
-        checkpoint = await asyncio.to_thread(self.checkpoints.for_generation, generation)
+        checkpoint = self.checkpoints.known(generation)
+        if checkpoint is None:  # the first read of this generation: make its checkpoint
+            checkpoint = await asyncio.to_thread(self.checkpoints.for_generation, generation)
         if checkpoint is None:
             self.fallbacks += 1
             return None
