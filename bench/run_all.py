@@ -12,7 +12,10 @@ and whether it was met, the machine and the date:
 
     trace_p95_ms_1m, trace_p95_ms_10m, trace_ratio_rdflib_p50, load_triples_per_s,
     load_ratio_rdflib, gap_s_1000_lines, gap_ratio_whole_pyshacl, pack_s_max,
-    api_rps_8_clients, api_p99_ms_8_clients
+    api_rps_8_clients, api_p99_ms_8_clients, api_rps_uncached
+
+(the last: the issue's "uncached ≥ 120/s"; the API figures are of ``qualitas serve
+--workers 3``, the last count ``bench/api_load.py`` measures by default.)
 
 A figure that was not measured is ``null`` with its reason, and its ``met`` is ``null``.
 These are benches, not tests: the figures depend on the machine and on what else runs
@@ -60,6 +63,7 @@ GOALS: dict[str, Goal] = {
     "pack_s_max": Goal("≤ 2", lambda v: v <= 2, "s", "slowest market pack, every demo product"),
     "api_rps_8_clients": Goal("≥ 250", lambda v: v >= 250, "requests/s", "trace requests, 8 clients"),
     "api_p99_ms_8_clients": Goal("≤ 50", lambda v: v <= 50, "ms", "trace request p99, 8 clients"),
+    "api_rps_uncached": Goal("≥ 120", lambda v: v >= 120, "requests/s", "uncached trace requests, 8 clients"),
 }
 
 
@@ -76,7 +80,8 @@ def benches(*, full: bool) -> list[Bench]:
     """The runs of quick mode (1M triples), and with ``full`` the 10M-triple trace run."""
     runs = [  # the shortest first, so that a run stopped early still has most figures
         Bench("packs", ("bench/packs.py", *(("--baseline",) if full else ())), ("pack_s_max",), 2400),
-        Bench("api_load", ("bench/api_load.py",), ("api_rps_8_clients", "api_p99_ms_8_clients"), 1200),
+        Bench("api_load", ("bench/api_load.py",), ("api_rps_8_clients", "api_p99_ms_8_clients", "api_rps_uncached"),
+              1200),
         Bench("trace_1m", ("bench/trace.py",),
               ("trace_p95_ms_1m", "trace_ratio_rdflib_p50", "load_triples_per_s", "load_ratio_rdflib"), 2400),
         Bench("gap", ("bench/gap.py", "--whole-timeout", "900"),
