@@ -17,14 +17,56 @@ Where things are:
 * PROV-O metadata per batch, and the store's counters (live triples, batches), in
   ``graph/meta``.
 
-A batch is written in two transactions: (1) the data goes into its own graph
-(``Store.bulk_load`` or ``Store.extend``), invisible to queries; (2) one SPARQL
-update request (one transaction) points the batch's metadata at it (and away from
-the source's previous batch), adds its triples to the default graph, removes from
-the default graph the previous batch's triples that no other current batch holds,
-and moves the counters. A batch graph no metadata points at is dropped when the
-store opens for writing, so a load killed at any moment leaves the store as before
-it (or, after step 2, as after it), and no reader ever sees half a load.
+A batch is written in one of two ways.
+
+**Transactional** (``load_triples``, files under ``BULK_MIN_BYTES``, and formats other
+than N-Triples or N-Triples with blank nodes): (1) the data goes into its own graph
+(``Store.bulk_load`` or ``Store.extend``), invisible to queries; (2) one SPARQL update
+request (one transaction) points the batch's metadata at it (and away from the source's
+previous batch), adds its triples to the default graph, removes from the default graph
+the previous batch's triples that no other current batch holds, and moves the counters.
+
+**Bulk** (N-Triples files from ``BULK_MIN_BYTES`` on, without blank nodes): Oxigraph's
+bulk loader writes sorted files straight into RocksDB, outside any transaction, so the
+live data is written by it too, and the all-or-nothing guarantee comes from the order
+of the steps and a commit-intent flag kept in the store:
+
+1. the file is read in chunks cut at line ends (N-Triples has one triple per line);
+   each chunk is bulk-loaded into the batch graph, and only once that has returned,
+   into the default graph, while the next chunk goes into the batch graph (two
+   threads: Oxigraph's loader uses one core per call). So whatever the default graph
+   gained is in the batch graph. Blank nodes are why files holding ``_:`` go the
+   transactional way: the bulk loader renames them per call, so two loads of one
+   chunk would not agree;
+2. before the first write to the default graph, the flag ``<meta> q:pendingBatch
+   <batch graph>`` is committed and flushed to disk, and this object's readers
+   (``select``, ``ask``, ``construct``, ``batch``, ``batches``, ``snapshot``) wait at
+   a gate until step 4 ends;
+3. the live triple count is taken (a scan of the default graph, or, when the store
+   is much larger than the batch, a count of the batch's triples no current batch
+   holds), and the file's SHA-256 is checked against the one the batch is named by;
+4. one SPARQL update (one transaction) writes the metadata, removes the previous
+   batch's triples no current batch holds, moves the counters and clears the flag;
+   the store is flushed.
+
+If anything fails in steps 1 to 3 (a syntax error, a full disk, a file changed while
+loading), the triples of the batch graph that no current batch holds are deleted from
+the default graph, the flag cleared and the batch graph dropped, before the error is
+raised. A process killed at any moment leaves either no flag (the commit landed, or
+the default graph was never touched) or the flag and no metadata: the next open for
+writing then does that same clean-up. A batch graph no metadata points at is dropped
+on that open too.
+
+What readers see:
+
+* this object's readers: the store before a write or after it, never between (the
+  SPARQL transaction for the transactional way, the gate for the bulk way);
+* a read-only view (``read_only=True``, e.g. another process beside ``qualitas
+  serve``): the store as it was when the view was opened, for as long as it stays
+  open. Opening one while the flag is set (a bulk load in its live phase, or one
+  killed there and not yet cleaned up by an open for writing) waits up to
+  ``busy_wait_s`` (``BUSY_WAIT_S``) for it to clear, then raises StoreBusyError; the
+  flag is read from the view's own snapshot, so a view never shows part of a batch.
 """
 
 from __future__ import annotations
@@ -34,11 +76,13 @@ import datetime as dt
 import decimal
 import hashlib
 import io
+import logging
 import re
 import threading
 import time
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
@@ -60,6 +104,19 @@ _META = str(META_GRAPH)
 #: Version of the on-disk layout, kept in the metadata (1: no materialised default
 #: graph, queries over the list of batch graphs; 2: as described above).
 LAYOUT = 2
+#: N-Triples files from this size (and without blank nodes) load the bulk way (see above).
+BULK_MIN_BYTES = 4 << 20
+#: Bytes per chunk of the bulk way, cut at a line end; two chunks are in memory at a time.
+CHUNK_BYTES = 8 << 20
+#: How long a read-only open waits for a bulk load's live phase to end.
+BUSY_WAIT_S = 10.0
+_PENDING = f"{_Q}pendingBatch"
+#: The bulk way counts the live triples by scanning the default graph while the store
+#: holds at most this many times the batch's triples, else by a lookup per batch triple
+#: (a scan costs about a tenth of a lookup per triple).
+_SCAN_RATIO = 8
+
+log = logging.getLogger(__name__)
 
 #: File suffix -> (pyoxigraph format, our format name).
 FORMATS: dict[str, tuple[ox.RdfFormat, str]] = {
@@ -94,11 +151,117 @@ def rdf_format(path: Path, name: str | None = None) -> tuple[ox.RdfFormat, str]:
 
 
 def sha256_file(path: Path) -> str:
+    return _scan_file(path)[0]
+
+
+def _scan_file(path: Path) -> tuple[str, bool]:
+    """The file's SHA-256, and whether ``_:`` (a blank node label in N-Triples, or text
+    that only looks like one) occurs in it."""
     digest = hashlib.sha256()
+    blank, tail = False, b""
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            blank = blank or b"_:" in tail + chunk[:1] or b"_:" in chunk
+            tail = chunk[-1:]
+    return digest.hexdigest(), blank
+
+
+def _chunks(fh: typing.IO[bytes], size: int) -> Iterator[bytes]:
+    """``fh`` in pieces of about ``size`` bytes, each ending at a line end (CR or LF),
+    which in N-Triples is always between two statements."""
+    rest = b""
+    while True:
+        block = fh.read(size)
+        if not block:
+            if rest:
+                yield rest
+            return
+        block = rest + block
+        cut = max(block.rfind(b"\n"), block.rfind(b"\r"))
+        if cut < 0:
+            rest = block
+            continue
+        rest = block[cut + 1 :]
+        yield block[: cut + 1]
+
+
+class _Gate:
+    """Readers or one writer. A writer waiting holds back new readers, so that a stream
+    of reads cannot starve a load. Not reentrant: a reader must not read again inside."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = self._waiting = 0
+        self._writer = False
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class _Stage(threading.Thread):
+    """One call (a chunk's bulk load into the batch graph) beside the caller's thread."""
+
+    def __init__(self, call: Callable[[], None]) -> None:
+        super().__init__(name="qualitas-bulk-load", daemon=True)
+        self._call = call
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._call()
+        except BaseException as exc:  # handed to the caller, which re-raises it
+            self.error = exc
+        self.seconds = time.perf_counter() - started
+
+
+@dataclass
+class BulkProfile:
+    """Where a bulk load's time went, in seconds (wall clock; ``cpu``: this process).
+    ``batch_graph`` and ``live`` overlap: they run in two threads during ``pipeline``."""
+
+    source: str
+    triples: int = 0
+    chunks: int = 0
+    scan: float = 0.0
+    pipeline: float = 0.0
+    batch_graph: float = 0.0
+    live: float = 0.0
+    count: float = 0.0
+    commit: float = 0.0
+    total: float = 0.0
+    cpu: float = 0.0
+    counted_by: str = ""
 
 
 class _ProgressReader(io.RawIOBase):
@@ -183,13 +346,15 @@ def _literal(value: str) -> str:
 class OxigraphStore:
     """The default, embedded backend: an Oxigraph store in a directory on disk.
 
-    ``OxigraphStore(None)`` gives an in-memory store (tests, benchmarks).
+    ``OxigraphStore(None)`` gives an in-memory store (tests, benchmarks). A read-only
+    view opened while a bulk load is in its live phase waits up to ``busy_wait_s``
+    for it to end (module docstring).
     """
 
     backend: ClassVar[str] = "oxigraph"
     transaction_aware: ClassVar[bool] = True
 
-    def __init__(self, path: Path | str | None, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str | None, *, read_only: bool = False, busy_wait_s: float = BUSY_WAIT_S) -> None:
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
         #: Set only for a store of an older layout opened read-only: the batch graphs
@@ -205,7 +370,7 @@ class OxigraphStore:
                     )
                 # A read-only view works beside a process that holds the store open
                 # for writing (e.g. `qualitas serve`).
-                self._store = _open_read_only(self.path)
+                self._store = _open_view(self.path, busy_wait_s)
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(self.path))
@@ -218,6 +383,10 @@ class OxigraphStore:
                 ) from exc
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._write_lock = threading.Lock()
+        #: Keeps this object's readers out while a bulk load writes the default graph.
+        self._gate = _Gate()
+        #: Where the last bulk load's time went (None until one ran): for bench/ingest.py.
+        self.last_bulk_profile: BulkProfile | None = None
         #: (live triples, batches): read once here, then moved by this object's own
         #: commits, the only ones (a writer holds the store's lock; a read-only view
         #: sees the store as it was when opened). Reading them per call would also walk
@@ -228,6 +397,7 @@ class OxigraphStore:
         self._generation = 0
         if not read_only:
             self._remove_bulk_leftovers()
+            self._settle()
             self._recover()
             self._upgrade()
         elif self._layout() < LAYOUT:
@@ -252,6 +422,10 @@ class OxigraphStore:
             raise StoreError(f"store read failed: {exc}") from exc
 
     def select(self, query: str) -> list[Row]:
+        with self._gate.read():
+            return self._select(query)
+
+    def _select(self, query: str) -> list[Row]:
         solutions = self._query(query)
         if not isinstance(solutions, ox.QuerySolutions):
             raise StoreError("select() needs a SELECT query")
@@ -267,18 +441,20 @@ class OxigraphStore:
         return rows
 
     def ask(self, query: str) -> bool:
-        result = self._query(query)
+        with self._gate.read():
+            result = self._query(query)
         if not isinstance(result, ox.QueryBoolean):
             raise StoreError("ask() needs an ASK query")
         return bool(result)
 
     def construct(self, query: str) -> Graph:
-        result = self._query(query)
-        if not isinstance(result, ox.QueryTriples):
-            raise StoreError("construct() needs a CONSTRUCT or DESCRIBE query")
-        graph = Graph()
-        for triple in result:
-            graph.add((_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object)))
+        with self._gate.read():
+            result = self._query(query)
+            if not isinstance(result, ox.QueryTriples):
+                raise StoreError("construct() needs a CONSTRUCT or DESCRIBE query")
+            graph = Graph()
+            for triple in result:
+                graph.add((_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object)))
         return graph
 
     def _counter(self, name: str) -> int | None:
@@ -294,7 +470,7 @@ class OxigraphStore:
     def triple_count(self) -> int:
         """The distinct triples queries see, from a counter kept at each commit (O(1))."""
         if self._counts is None:  # an older layout, read-only: counted once, it cannot change
-            rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT * WHERE { ?s ?p ?o } }")
+            rows = self._select("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT * WHERE { ?s ?p ?o } }")
             self._counts = (_int(rows[0]["n"]), len(self._legacy or []))
         return self._counts[0]
 
@@ -312,15 +488,17 @@ class OxigraphStore:
         return self._generation
 
     def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
-        return frozenset((str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in self._store)
+        with self._gate.read():
+            return frozenset((str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in self._store)
 
     def batches(self) -> list[BatchInfo]:
-        rows = self.select(
-            f"""SELECT ?g ?source ?sha ?agent ?at ?n ?fmt WHERE {{ GRAPH <{META_GRAPH}> {{
+        with self._gate.read():
+            rows = self._select(
+                f"""SELECT ?g ?source ?sha ?agent ?at ?n ?fmt WHERE {{ GRAPH <{META_GRAPH}> {{
                 ?g a q:IngestBatch ; q:source ?source ; q:sha256 ?sha ; prov:wasAttributedTo ?a ;
                    prov:generatedAtTime ?at ; q:tripleCount ?n ; q:format ?fmt .
                 ?a prov:label ?agent . }} }} ORDER BY ?source"""
-        )
+            )
         return [
             BatchInfo(
                 graph=str(r["g"]),
@@ -342,7 +520,11 @@ class OxigraphStore:
 
     def batch(self, source: str) -> BatchInfo | None:
         """The source's current batch, or None: one index lookup, not a scan of every batch."""
-        rows = self.select(
+        with self._gate.read():
+            return self._batch(source)
+
+    def _batch(self, source: str) -> BatchInfo | None:
+        rows = self._select(
             f"""SELECT ?g ?sha ?agent ?at ?n ?fmt WHERE {{ GRAPH <{_META}> {{
                 ?g q:source {_literal(source)} ; a q:IngestBatch ; q:sha256 ?sha ; prov:wasAttributedTo ?a ;
                    prov:generatedAtTime ?at ; q:tripleCount ?n ; q:format ?fmt .
@@ -373,8 +555,12 @@ class OxigraphStore:
         if not path.is_file():
             raise InputError(f"{path}: no such file", file=str(path))
         ox_format, name = rdf_format(path, format)
-        sha = sha256_file(path)
         total = path.stat().st_size
+        clock = time.perf_counter()
+        sha, blank_nodes = _scan_file(path)
+        if name == "ntriples" and total >= BULK_MIN_BYTES and not blank_nodes:
+            profile = BulkProfile(source=source or path.name, scan=time.perf_counter() - clock)
+            return self._load_bulk(path, sha256=sha, agent=agent, progress=progress, total=total, profile=profile)
 
         def write(staging: ox.NamedNode) -> None:
             with path.open("rb") as raw:
@@ -421,7 +607,7 @@ class OxigraphStore:
         if self.read_only:
             raise StoreError(f"store {self.path} is open read-only")
         with self._write_lock:
-            previous = self.batch(source)
+            previous = self._batch(source)
             if previous is not None and previous.sha256 == sha256:
                 return LoadResult(source, previous.graph, sha256, "unchanged", previous.triples, previous.triples)
             graph = ox.NamedNode(self.batch_graph(source, sha256))
@@ -430,21 +616,9 @@ class OxigraphStore:
                 #    query reads (a leftover of the same name goes first).
                 self._drop_quietly(graph)
                 write(graph)
-                count = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
-                triples = _int(count[0]["n"])
+                triples = self._count(f"GRAPH <{graph.value}> {{ ?s ?p ?o }}")
                 # 2. The switch, in one transaction.
-                now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-                agent_iri = "https://w3id.org/qualitas/id/agent/" + quote(agent, safe="")
-                record = f"""INSERT DATA {{ GRAPH <{_META}> {{
-                    <{graph.value}> a q:IngestBatch , prov:Entity ;
-                        q:source {_literal(source)} ;
-                        q:sha256 {_literal(sha256)} ;
-                        q:format {_literal(format)} ;
-                        q:tripleCount {triples} ;
-                        prov:wasAttributedTo <{agent_iri}> ;
-                        prov:generatedAtTime "{now}"^^xsd:dateTime .
-                    <{agent_iri}> a prov:Agent ; prov:label {_literal(agent)} .
-                }} }}"""
+                record = _record(graph.value, source=source, sha256=sha256, format=format, agent=agent, triples=triples)
                 self._switch(new=graph.value, old=previous.graph if previous else None, record=record)
             except OSError as exc:  # disk full, I/O error
                 self._drop_quietly(graph)
@@ -460,13 +634,168 @@ class OxigraphStore:
         status: LoadStatus = "replaced" if previous is not None else "added"
         return LoadResult(source, graph.value, sha256, status, triples, previous.triples if previous else 0)
 
+    def _load_bulk(
+        self, path: Path, *, sha256: str, agent: str, progress: Progress | None, total: int, profile: BulkProfile
+    ) -> LoadResult:
+        """The bulk way for an N-Triples file without blank nodes (module docstring)."""
+        if self.read_only:
+            raise StoreError(f"store {self.path} is open read-only")
+        started, cpu_started = time.perf_counter(), time.process_time()
+        source = profile.source
+        with self._write_lock:
+            previous = self._batch(source)
+            if previous is not None and previous.sha256 == sha256:
+                return LoadResult(source, previous.graph, sha256, "unchanged", previous.triples, previous.triples)
+            graph = ox.NamedNode(self.batch_graph(source, sha256))
+            self._drop_quietly(graph)
+            with contextlib.ExitStack() as live:
+                try:
+                    profile.pipeline = self._pipeline(
+                        path, graph, live=live, sha256=sha256, progress=progress, total=total, profile=profile
+                    )
+                    # 3. The counts. The default graph now holds the old live data and the batch.
+                    clock = time.perf_counter()
+                    assert self._counts is not None
+                    triples = self._count(f"GRAPH <{graph.value}> {{ ?s ?p ?o }}")
+                    if self._counts[0] <= _SCAN_RATIO * triples:
+                        profile.counted_by = "scan of the default graph"
+                        added = self._count("?s ?p ?o") - self._counts[0]
+                    else:
+                        profile.counted_by = "lookup per batch triple"
+                        added = self._count(
+                            f"GRAPH <{graph.value}> {{ ?s ?p ?o }} FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} "
+                            f"GRAPH <{_META}> {{ ?h a q:IngestBatch }} }}"
+                        )
+                    profile.count = time.perf_counter() - clock
+                    # 4. The commit, in one transaction (it clears the flag).
+                    clock = time.perf_counter()
+                    record = _record(
+                        graph.value, source=source, sha256=sha256, format="ntriples", agent=agent, triples=triples
+                    )
+                    self._switch(
+                        new=graph.value, old=previous.graph if previous else None, record=record, live_added=added
+                    )
+                except BaseException as exc:
+                    self._undo_bulk(graph, exc)
+                    raise
+            # Committed: from here on nothing undoes it. The superseded batch graph goes
+            # (if this is interrupted, _recover finishes it), and the commit goes to disk.
+            if previous is not None:
+                self._drop_quietly(ox.NamedNode(previous.graph))
+            try:
+                self._flush()
+            except OSError as exc:
+                raise StoreError(f"write to {self.path} failed: {exc}") from exc
+            profile.commit = time.perf_counter() - clock
+        profile.triples = triples
+        profile.total = profile.scan + time.perf_counter() - started
+        profile.cpu = time.process_time() - cpu_started
+        self.last_bulk_profile = profile
+        log.info("bulk load %s: %s", source, profile)
+        status: LoadStatus = "replaced" if previous is not None else "added"
+        return LoadResult(source, graph.value, sha256, status, triples, previous.triples if previous else 0)
+
+    def _pipeline(
+        self,
+        path: Path,
+        graph: ox.NamedNode,
+        *,
+        live: contextlib.ExitStack,
+        sha256: str,
+        progress: Progress | None,
+        total: int,
+        profile: BulkProfile,
+    ) -> float:
+        """Steps 1 and 2 of the bulk way: each chunk into the batch graph, then into the
+        default graph while the next one goes into the batch graph. The first write to
+        the default graph enters the gate (held in ``live`` until the caller is done)
+        and sets the flag. Returns the seconds it took."""
+        started = time.perf_counter()
+        digest = hashlib.sha256()
+        ready: bytes | None = None  # in the batch graph, not yet in the default graph
+        lines = loaded = live_bytes = 0
+        stage: _Stage | None = None
+        nt = ox.RdfFormat.N_TRIPLES
+
+        def into_graph(chunk: bytes, first_line: int) -> None:
+            try:
+                self._store.bulk_load(chunk, format=nt, to_graph=graph)
+            except SyntaxError as exc:
+                line = first_line + exc.lineno - 1 if exc.lineno else None
+                raise ParseError(_syntax_message(exc), file=path, line=line) from exc
+
+        def into_live(chunk: bytes) -> None:
+            nonlocal live_bytes
+            if not live_bytes:
+                live.enter_context(self._gate.write())
+                self._generation += 1
+                live.callback(self._end_live)
+                self._store.update(f"INSERT DATA {{ GRAPH <{_META}> {{ <{_META}> <{_PENDING}> <{graph.value}> }} }}")
+                self._flush()
+            clock = time.perf_counter()
+            # Parsed and checked already by the batch graph's load of the same bytes.
+            self._store.bulk_load(chunk, format=nt, lenient=True)
+            profile.live += time.perf_counter() - clock
+            live_bytes += len(chunk)
+
+        try:
+            with path.open("rb") as fh:
+                for chunk in _chunks(fh, CHUNK_BYTES):
+                    digest.update(chunk)
+                    if b"_:" in chunk:  # the file changed since it was scanned
+                        raise InputError(f"{path}: the file changed while it was loading", file=str(path))
+                    stage = _Stage(lambda chunk=chunk, first=lines + 1: into_graph(chunk, first))  # type: ignore[misc]
+                    stage.start()
+                    if ready is not None:
+                        into_live(ready)
+                    stage.join()
+                    profile.batch_graph += stage.seconds
+                    if stage.error is not None:
+                        raise stage.error
+                    stage = None
+                    profile.chunks += 1
+                    lines += chunk.count(b"\n")
+                    loaded += len(chunk)
+                    ready = chunk
+                    if progress is not None:
+                        progress((loaded + live_bytes) // 2, total)
+            if ready is not None:
+                into_live(ready)
+        finally:
+            if stage is not None and stage.is_alive():
+                stage.join()  # the loader cannot be stopped; its writes are undone with the rest
+        if digest.hexdigest() != sha256:
+            raise InputError(f"{path}: the file changed while it was loading", file=str(path))
+        if progress is not None:
+            progress(total, total)
+        return time.perf_counter() - started
+
+    def _end_live(self) -> None:
+        self._generation += 1
+
+    def _undo_bulk(self, graph: ox.NamedNode, exc: BaseException) -> None:
+        """After a failed bulk load: the default graph back as it was, the flag cleared,
+        the batch graph dropped. If that fails too, the next open for writing does it."""
+        try:
+            self._settle()
+        except (OSError, RuntimeError) as undo:
+            log.warning("could not undo the failed bulk load into %s (%s); reopening the store will", graph, undo)
+        self._drop_quietly(graph)
+        self._remove_bulk_leftovers()
+        if isinstance(exc, OSError):
+            raise StoreError(f"write to {self.path} failed: {exc}") from exc
+
+    def _flush(self) -> None:
+        if self.path is not None:
+            self._store.flush()
+
     def retract(self, source: str) -> LoadResult:
         """Remove the source's current batch: its metadata, and from the live data
         every triple of it that no other current batch holds. All or nothing."""
         if self.read_only:
             raise StoreError(f"store {self.path} is open read-only")
         with self._write_lock:
-            previous = self.batch(source)
+            previous = self._batch(source)
             if previous is None:
                 raise NotFoundError(f"no batch with source {source!r} in the store")
             try:
@@ -476,16 +805,21 @@ class OxigraphStore:
             self._drop_quietly(ox.NamedNode(previous.graph))
         return LoadResult(source, previous.graph, previous.sha256, "retracted", 0, previous.triples)
 
-    def _switch(self, *, new: str | None, old: str | None, record: str) -> None:
+    def _switch(self, *, new: str | None, old: str | None, record: str, live_added: int | None = None) -> None:
         """One SPARQL update request, so one transaction: ``old`` stops being current
         and ``new`` becomes current (``record`` is its metadata), the default graph
         follows (``new``'s triples in, ``old``'s triples that no current batch still
         holds out), and the counters move. Called with the write lock held, so the
-        counts taken just before are those the transaction changes."""
+        counts taken just before are those the transaction changes.
+
+        ``live_added``, from the bulk way: ``new``'s triples are in the default graph
+        already, this many of them new there; the pending flag is cleared."""
         assert self._counts is not None
         live_elsewhere = f"GRAPH ?h {{ ?s ?p ?o }} GRAPH <{_META}> {{ ?h a q:IngestBatch }}"
         added = removed = 0
-        if new:
+        if live_added is not None:
+            added = live_added
+        elif new:
             added = self._count(f"GRAPH <{new}> {{ ?s ?p ?o }} FILTER NOT EXISTS {{ ?s ?p ?o }}")
         if old:
             keep_new = f"FILTER NOT EXISTS {{ GRAPH <{new}> {{ ?s ?p ?o }} }}" if new else ""
@@ -503,6 +837,8 @@ class OxigraphStore:
         ]
         if old:
             operations.append(f"DELETE WHERE {{ GRAPH <{_META}> {{ <{old}> ?p ?o }} }}")
+        if live_added is not None:
+            operations.append(f"DELETE DATA {{ GRAPH <{_META}> {{ <{_META}> <{_PENDING}> <{new}> }} }}")
         if record:
             operations.append(record)
         if old:
@@ -510,19 +846,22 @@ class OxigraphStore:
                 f"""DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{old}> {{ ?s ?p ?o }}
                     FILTER NOT EXISTS {{ {live_elsewhere} }} }}"""
             )
-        if new:
+        if new and live_added is None:
             operations.append(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{new}> {{ ?s ?p ?o }} }}")
-        self._generation += 1
+        in_flight = self._generation % 2 == 1  # the bulk way made it odd already
+        if not in_flight:
+            self._generation += 1
         try:
             self._store.update(
                 f"PREFIX prov: <{_PROV}>\nPREFIX q: <{_Q}>\nPREFIX xsd: <{_XSD}>\n" + " ;\n\n".join(operations)
             )
             self._counts = counts
         finally:
-            self._generation += 1
+            if not in_flight:
+                self._generation += 1
 
     def _count(self, pattern: str) -> int:
-        return _int(self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")[0]["n"])
+        return _int(self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")[0]["n"])
 
     def _drop_quietly(self, graph: ox.NamedNode) -> None:
         with contextlib.suppress(OSError, RuntimeError):  # the next open drops it anyway
@@ -538,6 +877,20 @@ class OxigraphStore:
         for leftover in self.path.glob("bulk-*.sst"):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+    def _settle(self) -> None:
+        """Undo a bulk load that set the pending flag and did not commit: delete from the
+        default graph the triples of its batch graph that no current batch holds (all
+        the default graph gained is in that graph), and clear the flag, in one
+        transaction. A batch that did commit is one its own triples keep (a no-op)."""
+        for pending in _pending(self._store):
+            self._store.update(
+                f"""PREFIX q: <{_Q}>
+                DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{pending}> {{ ?s ?p ?o }}
+                    FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} GRAPH <{_META}> {{ ?h a q:IngestBatch }} }} }} ;
+                DELETE DATA {{ GRAPH <{_META}> {{ <{_META}> <{_PENDING}> <{pending}> }} }}"""
+            )
+            self._flush()
 
     def _recover(self) -> None:
         """Drop batch graphs no metadata points at: the data of a load killed before
@@ -574,6 +927,49 @@ class OxigraphStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _record(graph: str, *, source: str, sha256: str, format: str, agent: str, triples: int) -> str:
+    """The SPARQL update that writes a batch's PROV-O metadata."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    agent_iri = "https://w3id.org/qualitas/id/agent/" + quote(agent, safe="")
+    return f"""INSERT DATA {{ GRAPH <{_META}> {{
+        <{graph}> a q:IngestBatch , prov:Entity ;
+            q:source {_literal(source)} ;
+            q:sha256 {_literal(sha256)} ;
+            q:format {_literal(format)} ;
+            q:tripleCount {triples} ;
+            prov:wasAttributedTo <{agent_iri}> ;
+            prov:generatedAtTime "{now}"^^xsd:dateTime .
+        <{agent_iri}> a prov:Agent ; prov:label {_literal(agent)} .
+    }} }}"""
+
+
+def _pending(store: ox.Store) -> list[str]:
+    """The batch graphs of bulk loads whose live phase began and did not commit."""
+    rows = store.query(f"SELECT ?g WHERE {{ GRAPH <{_META}> {{ <{_META}> <{_PENDING}> ?g }} }}")
+    assert isinstance(rows, ox.QuerySolutions)
+    return [str(row["g"].value) for row in rows]
+
+
+def _open_view(path: Path, busy_wait_s: float) -> ox.Store:
+    """A read-only view that shows no part of a bulk load: one whose own snapshot has no
+    pending flag, waiting up to ``busy_wait_s`` for the flag to clear."""
+    deadline = time.monotonic() + busy_wait_s
+    while True:
+        view = _open_read_only(path)
+        pending = _pending(view)
+        if not pending:
+            return view
+        del view
+        if time.monotonic() >= deadline:
+            raise StoreBusyError(
+                f"store {path} is in the middle of a bulk load ({pending[0]}): waited {busy_wait_s:g} s; try again "
+                "when it ends (if the loading process was killed, any open for writing, e.g. `qualitas load` or "
+                "`qualitas serve`, cleans it up)",
+                store=str(path),
+            )
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())) or 0.01)
 
 
 def _open_read_only(path: Path, *, tries: int = 5) -> ox.Store:
