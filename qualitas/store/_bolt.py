@@ -273,11 +273,12 @@ class BoltStore:
 
     def _fail(self, exc: BaseException, doing: str) -> NoReturn:
         where = f"{self.connection.safe_url} (database {self.database})"
+        detail = " ".join(str(exc).split())  # one line: the driver's messages span several
         if isinstance(exc, neo4j_errors.AuthError):
             raise StoreError(f"{where} refused the login for {doing}: check QUALITAS_STORE_USER / _PASSWORD") from exc
         if isinstance(exc, neo4j_errors.ServiceUnavailable | neo4j_errors.SessionExpired | OSError):
-            raise StoreError(f"cannot reach the Neo4j store at {where} for {doing}: {exc}") from exc
-        raise StoreError(f"the Neo4j store at {where} failed {doing}: {exc}") from exc
+            raise StoreError(f"cannot reach the Neo4j store at {where} for {doing}: {detail}") from exc
+        raise StoreError(f"the Neo4j store at {where} failed {doing}: {detail}") from exc
 
     def _read(self, query: str, doing: str, **params: object) -> list[dict[str, Any]]:
         """One auto-commit read, tried again with backoff on a transient error."""
@@ -721,15 +722,27 @@ class BoltStore:
         triples = int(record["t"]) + len(change.added) - len(change.removed)
         batches = int(record["b"]) + (new is not None) - (old is not None)
 
-        labels_out: dict[str, list[str]] = defaultdict(list)
+        labels_out: dict[str, set[str]] = defaultdict(set)
+        labels_in: dict[str, set[str]] = defaultdict(set)
         edges_out: dict[str, list[list[str]]] = defaultdict(list)
+        edges_in: dict[str, list[list[str]]] = defaultdict(list)
+        nodes: set[str] = set()
         for s, p, o in change.removed:
             if isinstance(o, ox.Literal):
                 continue
             if p.value == _RDF_TYPE and isinstance(o, ox.NamedNode):
-                labels_out[o.value].append(node_uri(s))
+                labels_out[node_uri(s)].add(o.value)
             else:
                 edges_out[p.value].append([node_uri(s), node_uri(o)])
+        for s, p, o in change.added:
+            nodes.add(node_uri(s))
+            if isinstance(o, ox.Literal):
+                continue
+            if p.value == _RDF_TYPE and isinstance(o, ox.NamedNode):
+                labels_in[node_uri(s)].add(o.value)
+            else:
+                nodes.add(node_uri(o))
+                edges_in[p.value].append([node_uri(s), node_uri(o)])
         for predicate, pairs in sorted(edges_out.items()):
             for rows in _slices(pairs):
                 tx.run(
@@ -737,29 +750,27 @@ class BoltStore:
                     f"(b:{RESOURCE} {{uri: row[1]}}) DELETE r",
                     rows=rows,
                 ).consume()
-        for label, uris in sorted(labels_out.items()):
+        # Each node's labels change in one statement (REMOVE and SET together), and a new
+        # node is created with all its labels: ArcadeDB keeps a node's labels as one
+        # record type and refuses to move a record twice in one transaction.
+        existing: set[str] = set()
+        for rows in _slices(sorted(nodes | set(labels_out))):
+            existing.update(
+                str(r["u"]) for r in tx.run(f"UNWIND $rows AS u MATCH (n:{RESOURCE} {{uri: u}}) RETURN u", rows=rows)
+            )
+        relabel: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = defaultdict(list)
+        for uri in sorted(existing & (set(labels_in) | set(labels_out))):
+            relabel[(tuple(sorted(labels_out.get(uri, ()))), tuple(sorted(labels_in.get(uri, ()))))].append(uri)
+        for (out, into), uris in sorted(relabel.items()):
+            clauses = (f" REMOVE n{_labels(out)}" if out else "") + (f" SET n{_labels(into)}" if into else "")
             for rows in _slices(uris):
-                tx.run(
-                    f"UNWIND $rows AS u MATCH (n:{RESOURCE} {{uri: u}}) REMOVE n:{_name(label)}", rows=rows
-                ).consume()
-
-        nodes: set[str] = set()
-        labels_in: dict[str, list[str]] = defaultdict(list)
-        edges_in: dict[str, list[list[str]]] = defaultdict(list)
-        for s, p, o in change.added:
-            nodes.add(node_uri(s))
-            if isinstance(o, ox.Literal):
-                continue
-            if p.value == _RDF_TYPE and isinstance(o, ox.NamedNode):
-                labels_in[o.value].append(node_uri(s))
-            else:
-                nodes.add(node_uri(o))
-                edges_in[p.value].append([node_uri(s), node_uri(o)])
-        for rows in _slices(sorted(nodes)):
-            tx.run(f"UNWIND $rows AS u MERGE (:{RESOURCE} {{uri: u}})", rows=rows).consume()
-        for label, uris in sorted(labels_in.items()):
+                tx.run(f"UNWIND $rows AS u MATCH (n:{RESOURCE} {{uri: u}}){clauses}", rows=rows).consume()
+        create: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for uri in sorted(nodes - existing):
+            create[tuple(sorted(labels_in.get(uri, ())))].append(uri)
+        for into, uris in sorted(create.items()):
             for rows in _slices(uris):
-                tx.run(f"UNWIND $rows AS u MATCH (n:{RESOURCE} {{uri: u}}) SET n:{_name(label)}", rows=rows).consume()
+                tx.run(f"UNWIND $rows AS u CREATE (:{RESOURCE}{_labels(into)} {{uri: u}})", rows=rows).consume()
         for predicate, pairs in sorted(edges_in.items()):
             for rows in _slices(pairs):
                 tx.run(
@@ -868,6 +879,10 @@ def _driver(connection: Connection) -> neo4j.Driver:
 
 def _has(store: ox.Store, triple: Triple, graph: ox.DefaultGraph) -> bool:
     return next(iter(store.quads_for_pattern(triple[0], triple[1], triple[2], graph)), None) is not None
+
+
+def _labels(labels: Iterable[str]) -> str:
+    return "".join(":" + _name(label) for label in labels)
 
 
 def _slices(rows: list[Any], size: int = _ROWS) -> Iterator[list[Any]]:

@@ -155,10 +155,28 @@ def wipe(server: ArcadeServer) -> None:
         session.run("MATCH (n) DETACH DELETE n").consume()
 
 
-def connection(server: ArcadeServer) -> Connection:
+def connection(server: ArcadeServer, database: str = DATABASE) -> Connection:
     from qualitas.store import Connection
 
-    return Connection(url=server.url, user=USER, password=PASSWORD, database=DATABASE, retries=3)
+    return Connection(url=server.url, user=USER, password=PASSWORD, database=database, retries=3)
+
+
+def create_database(server: ArcadeServer, name: str) -> None:
+    """A new, empty database on the server (ArcadeDB's HTTP server command)."""
+    import base64
+    import json
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.http_port}/api/v1/server",
+        data=json.dumps({"command": f"create database {name}"}).encode(),
+        headers={
+            "Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
 
 
 @pytest.fixture(scope="session")
