@@ -27,12 +27,13 @@ A batch is written in three steps:
 1. a ``q:PendingBatch`` marker, then the data into the batch's graph, in requests of at
    most ``ServerProfile.chunk`` triples (Virtuoso refuses an ``INSERT DATA`` much over
    1,400 triples). Queries never read this graph.
-2. the switch: ONE SPARQL Update operation (a ``DELETE … INSERT … WHERE`` whose WHERE is a
-   UNION of the parts) that records the batch's PROV-O metadata, adds its triples to the
-   live data, removes the previous batch's triples no other current batch holds, marks
-   the previous graph retired and moves the counters. One operation, so one transaction
-   on every server, Virtuoso included (Virtuoso commits each operation of a request on
-   its own; one operation is one SQL transaction).
+2. the switch, in one transaction: it records the batch's PROV-O metadata, adds its
+   triples to the live data, removes the previous batch's triples no other current batch
+   holds, marks the previous graph retired and moves the counters. Where the server runs
+   an update request as one transaction (Oxigraph, Fuseki, GraphDB) it is one request of
+   several operations, as in the embedded store; on Virtuoso, which commits each
+   operation of a request on its own, it is ONE ``DELETE … INSERT … WHERE`` operation
+   whose WHERE is a UNION of the parts (one operation is one SQL transaction there).
 3. the retired graph is dropped.
 
 Opened for writing, the store drops every graph a marker names that is not a current
@@ -122,19 +123,21 @@ class ServerProfile:
     #: True where a query without a dataset reads every graph (Virtuoso, GraphDB).
     union_default_graph: bool
     chunk: int
+    #: True where one update request of several operations is one transaction.
+    atomic_request: bool
 
 
 PROFILES: dict[str, ServerProfile] = {
     # https://github.com/oxigraph/oxigraph/tree/main/cli#usage
-    "oxigraph": ServerProfile("oxigraph", "query", "update", "store", False, 50_000),
+    "oxigraph": ServerProfile("oxigraph", "query", "update", "store", False, 50_000, True),
     # https://jena.apache.org/documentation/fuseki2/fuseki-main.html (dataset URL, e.g. http://host:3030/ds)
-    "fuseki": ServerProfile("fuseki", "query", "update", "data", False, 50_000),
+    "fuseki": ServerProfile("fuseki", "query", "update", "data", False, 50_000, True),
     # https://graphdb.ontotext.com/documentation/ (repository URL, e.g. http://host:7200/repositories/qualitas)
-    "graphdb": ServerProfile("graphdb", "", "statements", "rdf-graphs/service", True, 50_000),
+    "graphdb": ServerProfile("graphdb", "", "statements", "rdf-graphs/service", True, 50_000, True),
     # https://vos.openlinksw.com/owiki/wiki/VOS/VOSSparqlProtocol (updates need the digest login endpoint)
-    "virtuoso": ServerProfile("virtuoso", "/sparql", "/sparql-auth", None, True, 1_000),
+    "virtuoso": ServerProfile("virtuoso", "/sparql", "/sparql-auth", None, True, 1_000, False),
     # Any other SPARQL 1.1 server: query and update at the URL itself.
-    "generic": ServerProfile("generic", "", "", None, False, 1_000),
+    "generic": ServerProfile("generic", "", "", None, False, 1_000, False),
 }
 
 
@@ -686,11 +689,10 @@ class SparqlStore:
         return LoadResult(source, previous.graph, previous.sha256, "retracted", 0, previous.triples)
 
     def _switch(self, *, new: str | None, old: str | None, record: str, source: str) -> None:
-        """One DELETE/INSERT operation: ``new`` (pending) becomes the source's current
-        batch with ``record`` as its metadata, ``old`` is retired, the live data and the
-        counters follow. Each part is a branch of the WHERE's UNION that binds its own
-        variables; a template triple with an unbound variable is skipped for a solution
-        (SPARQL 1.1 Update §3.1.3), so each branch drives only its own templates."""
+        """``new`` (pending) becomes the source's current batch with ``record`` as its
+        metadata, ``old`` is retired, the live data and the counters follow: in one
+        transaction, as one request (:meth:`_switch_request`) or, where only an operation
+        is a transaction, as one operation (:meth:`_switch_operation`)."""
         live_triples, batches, generation = self._counters()
         meta = f"<{_META}>"
         in_other_batch = (
@@ -705,27 +707,12 @@ class SparqlStore:
                 f"GRAPH <{old}> {{ ?ds ?dp ?do }} {keep_new} FILTER NOT EXISTS {{ {in_other_batch} }}"
             )
         counts = (live_triples + added - removed, batches + (1 if new else 0) - (1 if old else 0), generation + 2)
-        deletes = [f"GRAPH {meta} {{ {meta} q:liveTriples ?n0 ; q:batchCount ?b0 ; q:generation ?g0 }}"]
-        inserts = [
-            f"GRAPH {meta} {{ {meta} q:liveTriples {counts[0]} ; q:batchCount {counts[1]} ; q:generation {counts[2]} }}"
-        ]
-        where = [f"{{ GRAPH {meta} {{ {meta} q:liveTriples ?n0 ; q:batchCount ?b0 ; q:generation ?g0 }} }}"]
-        if new:
-            deletes.append(f"GRAPH {meta} {{ <{new}> ?np ?no }}")
-            where.append(f"{{ GRAPH {meta} {{ <{new}> ?np ?no }} }}")
-            inserts.append(f"GRAPH {meta} {{ {record} }}")
-            inserts.append(self._live("?is ?ip ?io"))
-            where.append(f"{{ GRAPH <{new}> {{ ?is ?ip ?io }} }}")
-        if old:
-            deletes.append(f"GRAPH {meta} {{ <{old}> ?op ?oo }}")
-            where.append(f"{{ GRAPH {meta} {{ <{old}> ?op ?oo }} }}")
-            inserts.append(f"GRAPH {meta} {{ <{old}> a q:RetiredBatch }}")
-            deletes.append(self._live("?ds ?dp ?do"))
-            keep_new = f"FILTER NOT EXISTS {{ GRAPH <{new}> {{ ?ds ?dp ?do }} }}" if new else ""
-            where.append(f"{{ GRAPH <{old}> {{ ?ds ?dp ?do }} {keep_new} FILTER NOT EXISTS {{ {in_other_batch} }} }}")
-        operation = (
-            f"DELETE {{ {' '.join(deletes)} }}\nINSERT {{ {' '.join(inserts)} }}\nWHERE {{ {' UNION '.join(where)} }}"
-        )
+        if self.profile.atomic_request:
+            operation = self._switch_request(
+                new=new, old=old, record=record, before=(live_triples, batches, generation), after=counts
+            )
+        else:
+            operation = self._switch_operation(new=new, old=old, record=record, counts=counts)
 
         def landed() -> bool:
             current = self.batch(source)
@@ -748,6 +735,71 @@ class SparqlStore:
                     if attempt == self.connection.retries - 1:
                         raise
                     time.sleep(self.connection.backoff(attempt))
+
+    def _switch_request(
+        self,
+        *,
+        new: str | None,
+        old: str | None,
+        record: str,
+        before: tuple[int, int, int],
+        after: tuple[int, int, int],
+    ) -> str:
+        """The switch as one request of several operations, for servers that run a request
+        as one transaction (Oxigraph, Fuseki, GraphDB): the embedded store's switch."""
+        meta = f"GRAPH <{_META}> {{ <{_META}> q:liveTriples"
+        operations = [
+            f"DELETE DATA {{ {meta} {before[0]} ; q:batchCount {before[1]} ; q:generation {before[2]} }} }}",
+            f"INSERT DATA {{ {meta} {after[0]} ; q:batchCount {after[1]} ; q:generation {after[2]} }} }}",
+        ]
+        if old:
+            operations.append(f"DELETE WHERE {{ GRAPH <{_META}> {{ <{old}> ?p ?o }} }}")
+            operations.append(f"INSERT DATA {{ GRAPH <{_META}> {{ <{old}> a q:RetiredBatch }} }}")
+        if new:
+            operations.append(f"DELETE WHERE {{ GRAPH <{_META}> {{ <{new}> ?p ?o }} }}")
+            operations.append(f"INSERT DATA {{ GRAPH <{_META}> {{ {record} }} }}")
+        if old:
+            # After the records moved: a triple ``new`` (now current) or another batch holds stays.
+            operations.append(
+                f"""DELETE {{ {self._live("?s ?p ?o")} }} WHERE {{ GRAPH <{old}> {{ ?s ?p ?o }}
+                    FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} GRAPH <{_META}> {{ ?h a q:IngestBatch }} }} }}"""
+            )
+        if new:
+            operations.append(f"INSERT {{ {self._live('?s ?p ?o')} }} WHERE {{ GRAPH <{new}> {{ ?s ?p ?o }} }}")
+        return " ;\n".join(operations)
+
+    def _switch_operation(self, *, new: str | None, old: str | None, record: str, counts: tuple[int, int, int]) -> str:
+        """The switch as ONE DELETE/INSERT operation, for servers that commit each operation
+        of a request on its own (Virtuoso). Each part is a branch of the WHERE's UNION
+        binding variables of its own; a template triple with an unbound variable is left
+        out for a solution (SPARQL 1.1 Update, 3.1.3), so each branch drives only its own
+        templates. (Slower than the request form on Oxigraph: every solution instantiates
+        the constant templates again.)"""
+        meta = f"<{_META}>"
+        in_other_batch = (
+            f"GRAPH ?h {{ ?ds ?dp ?do }} GRAPH {meta} {{ ?h a q:IngestBatch }} FILTER(?h != <{old}>)" if old else ""
+        )
+        deletes = [f"GRAPH {meta} {{ {meta} q:liveTriples ?n0 ; q:batchCount ?b0 ; q:generation ?g0 }}"]
+        inserts = [
+            f"GRAPH {meta} {{ {meta} q:liveTriples {counts[0]} ; q:batchCount {counts[1]} ; q:generation {counts[2]} }}"
+        ]
+        where = [f"{{ GRAPH {meta} {{ {meta} q:liveTriples ?n0 ; q:batchCount ?b0 ; q:generation ?g0 }} }}"]
+        if new:
+            deletes.append(f"GRAPH {meta} {{ <{new}> ?np ?no }}")
+            where.append(f"{{ GRAPH {meta} {{ <{new}> ?np ?no }} }}")
+            inserts.append(f"GRAPH {meta} {{ {record} }}")
+            inserts.append(self._live("?is ?ip ?io"))
+            where.append(f"{{ GRAPH <{new}> {{ ?is ?ip ?io }} }}")
+        if old:
+            deletes.append(f"GRAPH {meta} {{ <{old}> ?op ?oo }}")
+            where.append(f"{{ GRAPH {meta} {{ <{old}> ?op ?oo }} }}")
+            inserts.append(f"GRAPH {meta} {{ <{old}> a q:RetiredBatch }}")
+            deletes.append(self._live("?ds ?dp ?do"))
+            keep_new = f"FILTER NOT EXISTS {{ GRAPH <{new}> {{ ?ds ?dp ?do }} }}" if new else ""
+            where.append(f"{{ GRAPH <{old}> {{ ?ds ?dp ?do }} {keep_new} FILTER NOT EXISTS {{ {in_other_batch} }} }}")
+        return (
+            f"DELETE {{ {' '.join(deletes)} }}\nINSERT {{ {' '.join(inserts)} }}\nWHERE {{ {' UNION '.join(where)} }}"
+        )
 
     def _count(self, pattern: str) -> int:
         return _int(self._select_raw(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")[0]["n"])

@@ -19,8 +19,9 @@ from tests.store._servers import OxigraphServer, VirtuosoServer
 
 P = URIRef("http://example.com/p")
 BASE = [(URIRef(f"http://example.com/base/{i}"), P, Literal(i)) for i in range(200)]
-#: Shares 100 triples with BASE, so the switch has overlap to get right.
-BIG = BASE[:100] + [(URIRef(f"http://example.com/big/{i}"), P, Literal(f"v{i}")) for i in range(6000)]
+#: Shares 100 triples with BASE, so the switch has overlap to get right; big enough for
+#: its switch to take a few hundred milliseconds on either server.
+BIG = BASE[:100] + [(URIRef(f"http://example.com/big/{i}"), P, Literal(f"v{i}")) for i in range(10_000)]
 
 
 def _open(server: OxigraphServer | VirtuosoServer) -> GraphStore:
@@ -69,14 +70,14 @@ def test_a_kill_during_a_load_leaves_all_or_none_of_the_batch(
     if phase == "staging":
         # Half the triples read: on Virtuoso (1,000 a request) three requests are in, on
         # Oxigraph (50,000 a request) the pending marker is.
-        triples = _killing_after(BIG, 3000, server)
+        triples = _killing_after(BIG, 2500, server)
     else:
         assert isinstance(store, SparqlStore)
         send = store._update
 
         def kill_during_switch(text: str, *, idempotent: bool = True) -> None:
-            if phase == "switch" and "DELETE {" in text and "INSERT {" in text:
-                threading.Timer(0.05, server.kill).start()
+            if phase == "switch" and "q:IngestBatch , prov:Entity" in text:  # the switch's record
+                threading.Timer(0.1, server.kill).start()
             if phase == "cleanup" and "RetiredBatch" in text and "DROP SILENT GRAPH" in text:
                 server.kill()
             send(text, idempotent=idempotent)
