@@ -62,9 +62,21 @@ def letter(
             with cli._open() as store, _audited(store, result, file, agent=agent) as loaded:
                 loaded.results = [load_letter(store, result, agent=agent)]
         if json_out:
-            cli._print_json(result)
+            data = cli.to_jsonable(result)
+            if result.language == "en":
+                data["qmsrEra"] = result.qmsr_era
+                data["responseDue"] = cli.to_jsonable(result.response_due)
+            cli._print_json(data)
             return
         cli.out.print(f"[bold]{result.firm or '?'}[/bold] {result.date or ''} ref {result.reference or '-'}")
+        facts = [
+            f"office: {result.issuing_office}" if result.issuing_office else "",
+            "inspected " + ", ".join(f"{i.start} to {i.end}" for i in result.inspections) if result.inspections else "",
+            f"respond by {result.response_due}" if result.response_due else "",
+            "QMSR era" if result.qmsr_era else "",
+        ]
+        if any(facts):
+            cli.out.print("; ".join(f for f in facts if f), highlight=False)
         if result.products:
             cli.out.print("products: " + "; ".join(result.products), highlight=False)
         for v in result.violations:
