@@ -716,6 +716,9 @@ def serve(
                 host=host or settings.host,
                 port=port or settings.port,
                 log_level="info",
+                # the sans-I/O implementation: uvicorn's "auto" picks websockets.legacy, deprecated
+                # since websockets 14 (and uvicorn may be held below the release that stops)
+                ws="websockets-sansio",
                 ws_max_size=settings.max_body_bytes,  # the body limit holds for WebSocket messages too
                 timeout_keep_alive=5,
             )
