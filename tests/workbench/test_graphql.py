@@ -5,21 +5,17 @@ product, a process step and a complaint."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 import yaml
 
 from qualitas.audit import open_audit_log
 from qualitas.graphql.app import create_app
 from qualitas.settings import Settings
-from tests.graphql.serving import free_port, gql, issue_keys, load_demo_store
-from tests.workbench.stores import ANSWERS, REPO
+from tests.graphql.serving import gql, issue_keys, load_demo_store
+from tests.workbench.stores import ANSWERS, REPO, serve_http
 
 WORKBENCH = """query W($product: String, $step: String, $complaint: String) {
   qualityWorkbench(product: $product, step: $step, complaint: $complaint) {
@@ -33,32 +29,11 @@ CREATE = """mutation C($answers: JSON!) {
 }"""
 
 
-@contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    """The app under a real uvicorn on 127.0.0.1, HTTP only (these tests need no WebSocket, and
-    uvicorn's automatic WebSocket choice imports a module websockets 14+ deprecates)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="none")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Settings]]:
     settings = Settings(store=load_demo_store(tmp_path_factory.mktemp("wb-api") / "store"))
     keys = issue_keys(settings)
-    with serve(settings) as base:
+    with serve_http(create_app(settings)) as base:
         yield base, keys, settings
 
 
