@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     ``QUALITAS_STORE_USER`` / ``QUALITAS_STORE_PASSWORD``  login for a remote store (never logged)
     ``QUALITAS_STORE_DATABASE``  Neo4j database (default ``neo4j``)
     ``QUALITAS_STORE_SERVER``  SPARQL server kind (``oxigraph``, ``fuseki``, ``graphdb``, ``virtuoso``,
-                               ``generic``); default: told by the server's ``Server`` header
+                               ``stardog``, ``neptune``, ``generic``); default: told by the server's
+                               ``Server`` header
     ``QUALITAS_STORE_QUERY_ENDPOINT`` / ``_UPDATE_ENDPOINT`` / ``_GSP_ENDPOINT``  override the
                                server kind's endpoints (absolute URLs, or paths under the store URL)
     ``QUALITAS_STORE_TIMEOUT_S``  read timeout of one remote request (default 60);
@@ -54,7 +55,6 @@ class Settings(BaseSettings):
     ``QUALITAS_AGENT``   who is recorded as the agent of loads (default: the OS user)
     ``QUALITAS_AUDIT_LOG``  the audit trail file (default ``<store parent>/audit/audit.jsonl``)
     ``QUALITAS_INGEST_DIR``  drop folder the ``loadFiles`` mutation reads from (default: unset, loadFiles off)
-    ``QUALITAS_CHAT_CONFIG``  chat robots (DingTalk, WeCom, Feishu, Slack) in and out, YAML (default: unset, off)
     ``QUALITAS_CHAT_CONFIG``  chat robots (DingTalk, WeCom, Feishu, Slack) in and out, YAML (default: unset, off)
 
     API security (see README "API access"):
@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     store_user: str | None = None
     store_password: SecretStr | None = None
     store_database: str = "neo4j"
-    store_server: Literal["oxigraph", "fuseki", "graphdb", "virtuoso", "generic"] | None = None
+    store_server: Literal["oxigraph", "fuseki", "graphdb", "virtuoso", "stardog", "neptune", "generic"] | None = None
     store_query_endpoint: str | None = None
     store_update_endpoint: str | None = None
     store_gsp_endpoint: str | None = None
@@ -101,8 +101,6 @@ class Settings(BaseSettings):
     #: The drop folder the ``loadFiles`` mutation reads from (files are named relative to it);
     #: None disables ``loadFiles``.
     ingest_dir: Path | None = None
-    #: Chat robots in and out (YAML, see qualitas/chat/_config.py); None: no chat routes, no alerts out.
-    chat_config: Path | None = None
     #: Chat robots in and out (YAML, see qualitas/chat/_config.py); None: no chat routes, no alerts out.
     chat_config: Path | None = None
 

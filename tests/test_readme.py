@@ -48,12 +48,18 @@ NOT_RUN: dict[str, str] = {
     '.venv/bin/qualitas alerts test --channel dingtalk --webhook "https://oapi.dingtalk.com/robot/send?access_token=..." '
     '--secret "SEC..."': "sends to a real chat robot, which needs its webhook URL and secret; "
     "tests/chat/test_outbound.py runs the command against loopback robots that check the signature",
+    "QUALITAS_STORE_USER=dba QUALITAS_STORE_PASSWORD=... .venv/bin/qualitas --store http://127.0.0.1:8890/sparql "
+    "demo load": "needs a Virtuoso server with its password; tests/store/test_sparql_cli.py runs the same commands "
+    "against a Virtuoso 7 it starts",
 }
 
 #: Commands that run until Ctrl-C: a server is started in the background and left running
 #: for the examples after it (stopped when the module ends); a client is stopped with
 #: SIGINT, as Ctrl-C would, after ``CTRL_C_AFTER_S`` seconds, and must then exit 0.
-SERVERS = {".venv/bin/python -m qualitas.edge_adapters.simulator": "Ctrl-C to stop"}
+SERVERS = {
+    ".venv/bin/python -m qualitas.edge_adapters.simulator": "Ctrl-C to stop",
+    ".venv/bin/oxigraph serve --location /tmp/oxigraph-data --bind 127.0.0.1:7878": "Listening for requests",
+}
 UNTIL_CTRL_C = {".venv/bin/qualitas edge run examples/edge/weld-line.yaml --store /tmp/edge-store": "samples"}
 CTRL_C_AFTER_S = 6
 

@@ -136,6 +136,11 @@ PROFILES: dict[str, ServerProfile] = {
     "graphdb": ServerProfile("graphdb", "", "statements", "rdf-graphs/service", True, 50_000, True),
     # https://vos.openlinksw.com/owiki/wiki/VOS/VOSSparqlProtocol (updates need the digest login endpoint)
     "virtuoso": ServerProfile("virtuoso", "/sparql", "/sparql-auth", None, True, 1_000, False),
+    # https://docs.stardog.com/ (database URL, e.g. http://host:5820/qualitas); not tested here
+    "stardog": ServerProfile("stardog", "query", "update", None, False, 10_000, True),
+    # https://docs.aws.amazon.com/neptune/latest/userguide/sparql-api-reference.html (e.g.
+    # https://cluster:8182/sparql; its default graph is the union of all graphs); not tested here
+    "neptune": ServerProfile("neptune", "", "", None, True, 10_000, True),
     # Any other SPARQL 1.1 server: query and update at the URL itself.
     "generic": ServerProfile("generic", "", "", None, False, 1_000, False),
 }
@@ -352,13 +357,9 @@ class SparqlStore:
     def _profile(self) -> ServerProfile:
         name = self.connection.server
         if name is None:
-            path = urlsplit(self.url).path.rstrip("/")
-            if path.endswith("/sparql"):
-                name = "virtuoso"
-            elif "/repositories/" in path:
+            name = self._server_header()
+            if name == "generic" and "/repositories/" in urlsplit(self.url).path:
                 name = "graphdb"
-            else:
-                name = self._server_header()
         if name not in PROFILES:
             raise ConfigError(f"unknown SPARQL server kind {name!r}; known: {sorted(PROFILES)}")
         return PROFILES[name]
