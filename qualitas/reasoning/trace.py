@@ -349,12 +349,18 @@ def _trace_from(store: GraphStore, complaint: ComplaintInfo, root: str) -> Trace
     # the bound end in well under a millisecond at 1M triples; `(^produced/consumed)*`
     # followed by a join scans every run. The inputs and outputs sit in an OPTIONAL so
     # that they are looked up per run: a bare UNION after the sub-select is evaluated
-    # on its own, over every run in the store (120 ms).
-    lineage = store.select(
-        f"""SELECT ?run ?in ?out WHERE {{
+    # on its own, over every run in the store (120 ms). A store that walks lineage
+    # itself (the Bolt backend, a Cypher path pattern on the server) gives the same rows.
+    walk = getattr(store, "lineage_runs", None)
+    lineage: list[Row] = (
+        walk(root)
+        if walk is not None
+        else store.select(
+            f"""SELECT ?run ?in ?out WHERE {{
             {{ SELECT DISTINCT ?run WHERE {{ {iri(root)} ^q:produced/(q:consumed/^q:produced)* ?run }} }}
             OPTIONAL {{ {{ ?run q:consumed ?in }} UNION {{ ?run q:produced ?out }} }}
         }}"""
+        )
     )
     run_ids: set[str] = set()
     items: set[str] = {root}
@@ -812,9 +818,16 @@ def recall_scope(store: GraphStore, lot_id: str) -> RecallScope:
     """Every lot and unit made from ``lot_id`` (lot number, IRI, EPC or Digital Link), directly or through
     sub-assemblies, with the complaints already received on those units."""
     lot = _find_lot(store, lot_id)
+    # A store that walks lineage itself (the Bolt backend, in Cypher) names the same items.
+    made_from = getattr(store, "made_from", None)
+    scope = (
+        values("x", made_from(lot.id))
+        if made_from is not None
+        else f"{{ SELECT DISTINCT ?x WHERE {{ {iri(lot.id)} ^q:consumed/(q:produced/^q:consumed)*/q:produced ?x }} }}"
+    )
     rows = store.select(
         f"""SELECT DISTINCT ?x ?serial ?lotno ?pn ?product WHERE {{
-            {{ SELECT DISTINCT ?x WHERE {{ {iri(lot.id)} ^q:consumed/(q:produced/^q:consumed)*/q:produced ?x }} }}
+            {scope}
             OPTIONAL {{ ?x q:serialNumber ?serial }}
             OPTIONAL {{ ?x q:lotNumber ?lotno }}
             OPTIONAL {{ ?x q:ofPart/q:partNumber ?pn }}

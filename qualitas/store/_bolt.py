@@ -690,16 +690,20 @@ class BoltStore:
                 if not holders & others:
                     removed.append(t)
         literals: dict[tuple[str, str], list[ox.Literal]] = {}
-        touched = {(node_uri(s), p.value, s, p) for s, p, o in (*added, *removed) if isinstance(o, ox.Literal)}
+        coming: dict[tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode], set[ox.Literal]] = defaultdict(set)
+        for s, p, o in added:
+            if isinstance(o, ox.Literal):
+                coming[(s, p)].add(o)
+        touched = set(coming) | {(s, p) for s, p, o in removed if isinstance(o, ox.Literal)}
         gone = {t for t in removed if isinstance(t[2], ox.Literal)}
-        for uri, predicate, s, p in touched:
+        for s, p in touched:
+            # The subject's values for the predicate once the write is done.
             values = {
                 q.object
                 for q in self._replica.quads_for_pattern(s, p, None, default)
                 if isinstance(q.object, ox.Literal) and (s, p, q.object) not in gone
-            }
-            values |= {o for s2, p2, o in added if s2 == s and p2 == p and isinstance(o, ox.Literal)}
-            literals[(uri, predicate)] = sorted(values, key=str)
+            } | coming.get((s, p), set())
+            literals[(node_uri(s), p.value)] = sorted(values, key=str)
         return _Change(added=added, removed=removed, literals=literals)
 
     def _ntriples(self, staging: ox.NamedNode) -> str:

@@ -173,6 +173,20 @@ def test_lineage_in_cypher_equals_the_sparql_paths(bolt_demo: BoltStore, demo_st
         assert bolt_demo.made_from(str(lot)) == {str(r["x"]) for r in expected_items}, lot
 
 
+def test_trace_and_recall_scope_equal_embedded(bolt_demo: BoltStore, demo_store: GraphStore) -> None:
+    """Every complaint's reverse trace and every lot's recall scope: on the Bolt store the
+    lineage is walked in Cypher, the rest in SPARQL on the replica."""
+    from qualitas.reasoning.trace import recall_scope, reverse_trace
+
+    complaints = [str(r["id"]) for r in demo_store.select("SELECT ?id WHERE { ?c q:complaintId ?id }")]
+    lots = [str(r["n"]) for r in demo_store.select("SELECT ?n WHERE { ?l q:lotNumber ?n }")]
+    assert len(complaints) >= 3 and len(lots) > 3
+    for complaint in complaints:
+        assert reverse_trace(bolt_demo, complaint) == reverse_trace(demo_store, complaint), complaint
+    for lot in lots:
+        assert recall_scope(bolt_demo, lot) == recall_scope(demo_store, lot), lot
+
+
 def test_gap_report_findings_equal_embedded(bolt_demo: BoltStore, demo_store: GraphStore) -> None:
     query = """{ gapReport(productId: "BP-75", market: "EU", date: "2025-06-01") {
           conforms summary { checked violated notCheckable }
