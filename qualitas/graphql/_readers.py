@@ -505,7 +505,8 @@ def reader_main(settings: Settings, socket: str, checkpoints_root: str, parent: 
 
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="parent-watch").start()
     app = ReaderApp(settings, checkpoints_root)
-    uvicorn.Server(uvicorn.Config(app, uds=socket, log_level="warning", lifespan="on", timeout_keep_alive=3600)).run()
+    config = uvicorn.Config(app, uds=socket, ws="none", log_level="warning", lifespan="on", timeout_keep_alive=3600)
+    uvicorn.Server(config).run()
 
 
 __all__ = ["Checkpoints", "ReaderApp", "ReaderPool", "checkpoint_capable", "reader_main"]
