@@ -314,3 +314,50 @@ def test_an_xlsx_worksheet_from_a_spreadsheet_program_reads_numbers_and_dates(tm
     from_xlsx = read_worksheet(out.getvalue(), format="xlsx").fmea
     assert from_xlsx == read_worksheet(_csv(LINES), format="csv").fmea
     assert isinstance(from_xlsx, Fmea)
+
+
+def test_a_dfmea_worksheet_with_the_dfmea_headers(demo: tuple[GraphStore, AuditLog]) -> None:
+    store, trail = demo
+    header = [
+        {
+            "Process Item": "Next Higher Level",
+            "Process Step": "Focus Element",
+            "Process Work Element": "Next Lower Level",
+        }.get(h, h)
+        for h in HEAD
+    ]
+    line = [
+        "DFMEA-CPC-200",
+        "DFMEA",
+        "Charging port cover DFMEA",
+        "CPC-200",
+        "10",
+        "Charging port",
+        "Cover latch",
+        "",
+        "Latch clip",
+        "",
+        "Cover rattles",
+        "5",
+        "Clip loses preload",
+        "FM-RATTLE",
+        "Clip material creeps",
+        "",
+        "",
+        "PBT+GF30 specified",
+        "4",
+        "Creep test 1000 h at 85 °C",
+        "3",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
+    imported = read_worksheet(_csv([line], header), format="csv", where="dfmea.csv")
+    [chain] = imported.fmea.chains
+    assert (imported.fmea.kind, chain.process_step, chain.work_element) == ("DFMEA", "Cover latch", "Latch clip")
+    assert chain.action_priority == "L"  # S5 O4 D3, the table's row S 4-6 / O 4-5
+    assert save_imported(store, imported, agent="tests", audit=trail).status == "added"
+    assert load_fmea(store, "DFMEA-CPC-200") == imported.fmea
