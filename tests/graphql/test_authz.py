@@ -49,6 +49,26 @@ MATRIX: dict[str, tuple[str, frozenset[str]]] = {
     "createUser": ('mutation { createUser(name: "bad name!", role: "auditor") { name } }', frozenset({"admin"})),
     "createApiKey": ('mutation { createApiKey(user: "no-such-user") { keyId } }', frozenset({"admin"})),
     "revokeApiKey": ('mutation { revokeApiKey(keyId: "000000000000") { keyId } }', frozenset({"admin"})),
+    # quality workbench: allowed roles get past the check, then the input is refused (nothing written)
+    "createFmea": (
+        'mutation { createFmea(answers: {fmea: {id: "M", title: "m"}, step: "NO-SUCH-STEP", failure_types: []}) '
+        "{ id } }",
+        frozenset({"engineer", "admin"}),
+    ),
+    "importFmeaWorksheet": ('mutation { importFmeaWorksheet(csv: "") { id } }', frozenset({"engineer", "admin"})),
+    "openCapa": (
+        'mutation { openCapa(complaintId: "NO-SUCH-COMPLAINT") { id } }',
+        frozenset({"engineer", "compliance", "admin"}),
+    ),
+    "recordCapaStep": (
+        'mutation { recordCapaStep(id: "NO-SUCH-CAPA", step: "D0", text: "x") { id } }',
+        frozenset({"engineer", "compliance", "admin"}),
+    ),
+    "verifyCapaStep": (
+        'mutation { verifyCapaStep(id: "NO-SUCH-CAPA", step: "D0") { id } }',
+        frozenset({"engineer", "compliance", "admin"}),
+    ),
+    "closeCapa": ('mutation { closeCapa(id: "NO-SUCH-CAPA") { id } }', frozenset({"engineer", "compliance", "admin"})),
     # sensitive queries
     "users": ("{ users { name role } }", frozenset({"admin"})),
     "apiKeys": ("{ apiKeys { keyId user } }", frozenset({"admin"})),
