@@ -70,10 +70,10 @@ def _main(
 
 
 def _settings() -> Settings:
-    settings = Settings()
     if _state.store_path is not None:
-        settings = settings.model_copy(update={"store": store_location(_state.store_path)})
-    return settings
+        # Built, not copied: the validators take a login out of the URL (user:password@).
+        return Settings(store=store_location(_state.store_path))
+    return Settings()
 
 
 def _agent(settings: Settings) -> str:
@@ -82,13 +82,14 @@ def _agent(settings: Settings) -> str:
 
 @contextmanager
 def _open(*, read_only: bool = False) -> Iterator[GraphStore]:
-    with _open_at(_settings().store, read_only=read_only) as store:
+    settings = _settings()
+    with _open_at(settings.store, read_only=read_only, settings=settings) as store:
         yield store
 
 
 @contextmanager
-def _open_at(path: Path | str, *, read_only: bool = False) -> Iterator[GraphStore]:
-    store = open_store(path, read_only=read_only)
+def _open_at(path: Path | str, *, read_only: bool = False, settings: Settings | None = None) -> Iterator[GraphStore]:
+    store = open_store(path, read_only=read_only, settings=settings)
     try:
         yield store
     finally:
@@ -105,10 +106,8 @@ def open_for_reading() -> AbstractContextManager[GraphStore]:
 
     ctx = click.get_current_context(silent=True)
     store = ctx.find_root().params.get("store") if ctx is not None else None
-    settings = Settings()
-    if store is not None:
-        settings = settings.model_copy(update={"store": store_location(store)})
-    return _open_at(settings.store, read_only=True)
+    settings = Settings(store=store_location(store)) if store is not None else Settings()
+    return _open_at(settings.store, read_only=True, settings=settings)
 
 
 def _camel(name: str) -> str:
@@ -223,7 +222,7 @@ def load(
             "root": root,
         }
         try:
-            store = open_store(settings.store)
+            store = open_store(settings.store, settings=settings)
         except StoreBusyError:
             _load_through_server(
                 settings,

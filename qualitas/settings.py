@@ -13,6 +13,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -140,6 +141,23 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not is_store_url(value):
             return Path(value)
         return value
+
+    @model_validator(mode="after")
+    def _login_out_of_the_url(self) -> Settings:
+        """``http://user:password@host/…``: the login moves to ``store_user`` /
+        ``store_password`` and ``store`` keeps the URL without it, so that printing the
+        store's location never prints a password."""
+        if isinstance(self.store, str):
+            parts = urlsplit(self.store)
+            if parts.username is not None or parts.password is not None:
+                if parts.username:
+                    self.store_user = unquote(parts.username)
+                if parts.password is not None:
+                    self.store_password = SecretStr(unquote(parts.password))
+                host = parts.hostname or ""
+                netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+                self.store = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return self
 
     @property
     def store_is_remote(self) -> bool:

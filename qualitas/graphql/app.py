@@ -309,7 +309,7 @@ def create_app(settings: Settings, *, store: GraphStore | None = None, readers: 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         owned = store is None
-        state["store"] = store if store is not None else open_store(settings.store)
+        state["store"] = store if store is not None else open_store(settings.store, settings=settings)
         pool: ReaderPool | None = None
         checkpoints: Checkpoints | None = None
         try:

@@ -48,6 +48,9 @@ def test_demo_load_and_trace_match_the_embedded_store(
         "oxigraph_server" if kind == "oxigraph-server" else "virtuoso_server"
     )
     server.wipe()
+    ready = _cli("init", store=server.url, env=server.env, home=tmp_path)
+    assert ready.returncode == 0, ready.stderr
+    assert f"store ready at {server.url} (" in ready.stdout
     loaded = _cli("demo", "load", store=server.url, env=server.env, home=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
     assert "added" in loaded.stdout
@@ -59,7 +62,13 @@ def test_demo_load_and_trace_match_the_embedded_store(
     assert "calibration_invalid" in traced.stdout
     secret = server.env.get("QUALITAS_STORE_PASSWORD")
     if secret:
-        assert secret not in loaded.stdout + loaded.stderr + traced.stdout + traced.stderr
+        said = ready.stdout + ready.stderr + loaded.stdout + loaded.stderr + traced.stdout + traced.stderr
+        assert secret not in said
+        # A login given in the URL is used, and the location printed without it.
+        url = server.url.replace("http://", f"http://dba:{secret}@")
+        again = _cli("demo", "load", store=url, env={}, home=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert secret not in again.stdout + again.stderr and server.url in again.stdout
 
 
 def test_a_server_that_is_down_gives_one_line_and_exit_74(tmp_path: Path) -> None:
