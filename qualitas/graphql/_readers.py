@@ -92,8 +92,9 @@ class Checkpoints:
     def __init__(self, store: GraphStore, root: Path, *, grace_s: float) -> None:
         if not checkpoint_capable(store):
             raise ConfigError(
-                "--workers needs the embedded Oxigraph store in a folder on disk "
-                f"(QUALITAS_STORE={getattr(store, 'path', None) or store.backend!r}); serve this store with one worker"
+                "--workers needs the embedded Oxigraph store in a folder on disk, open for writing "
+                f"(this one: {getattr(store, 'backend', '?')}, {getattr(store, 'path', None) or 'no folder'}); "
+                "serve this store with one worker"
             )
         self.store = store
         self.root = root
