@@ -33,9 +33,10 @@ of the steps and a commit-intent flag kept in the store:
 
 1. the file is read in chunks cut at line ends (N-Triples has one triple per line);
    each chunk is bulk-loaded into the batch graph, and only once that has returned,
-   into the default graph, while the next chunk goes into the batch graph (two
-   threads: Oxigraph's loader uses one core per call). So whatever the default graph
-   gained is in the batch graph. Blank nodes are why files holding ``_:`` go the
+   into the default graph; two workers take these loads in order, so that the next
+   chunks go into the batch graph while one goes into the default graph (Oxigraph's
+   loader uses one core per call). So whatever the default graph gained is in the
+   batch graph. Blank nodes are why files holding ``_:`` go the
    transactional way: the bulk loader renames them per call, so two loads of one
    chunk would not agree;
 2. before the first write to the default graph, the flag ``<meta> q:pendingBatch
@@ -71,6 +72,8 @@ What readers see:
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
 import datetime as dt
 import decimal
@@ -227,28 +230,11 @@ class _Gate:
                 self._cond.notify_all()
 
 
-class _Stage(threading.Thread):
-    """One call (a chunk's bulk load into the batch graph) beside the caller's thread."""
-
-    def __init__(self, call: Callable[[], None]) -> None:
-        super().__init__(name="qualitas-bulk-load", daemon=True)
-        self._call = call
-        self.error: BaseException | None = None
-        self.seconds = 0.0
-
-    def run(self) -> None:
-        started = time.perf_counter()
-        try:
-            self._call()
-        except BaseException as exc:  # handed to the caller, which re-raises it
-            self.error = exc
-        self.seconds = time.perf_counter() - started
-
-
 @dataclass
 class BulkProfile:
     """Where a bulk load's time went, in seconds (wall clock; ``cpu``: this process).
-    ``batch_graph`` and ``live`` overlap: they run in two threads during ``pipeline``."""
+    ``batch_graph`` and ``live`` are the sums of the loads of every chunk, which two
+    workers run side by side during ``pipeline``."""
 
     source: str
     triples: int = 0
@@ -706,64 +692,83 @@ class OxigraphStore:
         total: int,
         profile: BulkProfile,
     ) -> float:
-        """Steps 1 and 2 of the bulk way: each chunk into the batch graph, then into the
-        default graph while the next one goes into the batch graph. The first write to
-        the default graph enters the gate (held in ``live`` until the caller is done)
-        and sets the flag. Returns the seconds it took."""
+        """Steps 1 and 2 of the bulk way. Two workers (Oxigraph's loader uses one core per
+        call) take, in order, the loads of chunks into the batch graph, and the load of a
+        chunk into the default graph once its load into the batch graph has returned. The
+        first of those enters the gate (held in ``live`` until the caller is done) and
+        sets the flag. Returns the seconds it took."""
         started = time.perf_counter()
         digest = hashlib.sha256()
-        ready: bytes | None = None  # in the batch graph, not yet in the default graph
-        lines = loaded = live_bytes = 0
-        stage: _Stage | None = None
         nt = ox.RdfFormat.N_TRIPLES
+        lines = loaded = live_bytes = 0
+        into_graph: collections.deque[tuple[concurrent.futures.Future[float], bytes]] = collections.deque()
+        into_live: collections.deque[tuple[concurrent.futures.Future[float], int]] = collections.deque()
 
-        def into_graph(chunk: bytes, first_line: int) -> None:
+        def graph_load(chunk: bytes, first_line: int) -> float:
+            clock = time.perf_counter()
             try:
                 self._store.bulk_load(chunk, format=nt, to_graph=graph)
             except SyntaxError as exc:
                 line = first_line + exc.lineno - 1 if exc.lineno else None
                 raise ParseError(_syntax_message(exc), file=path, line=line) from exc
+            return time.perf_counter() - clock
 
-        def into_live(chunk: bytes) -> None:
-            nonlocal live_bytes
-            if not live_bytes:
-                live.enter_context(self._gate.write())
-                self._generation += 1
-                live.callback(self._end_live)
-                self._store.update(f"INSERT DATA {{ GRAPH <{_META}> {{ <{_META}> <{_PENDING}> <{graph.value}> }} }}")
-                self._flush()
+        def live_load(chunk: bytes) -> float:
             clock = time.perf_counter()
             # Parsed and checked already by the batch graph's load of the same bytes.
             self._store.bulk_load(chunk, format=nt, lenient=True)
-            profile.live += time.perf_counter() - clock
-            live_bytes += len(chunk)
+            return time.perf_counter() - clock
 
+        def report() -> None:
+            if progress is not None:
+                progress((loaded + live_bytes) // 2, total)
+
+        def live_done() -> None:
+            nonlocal live_bytes
+            future, size = into_live.popleft()
+            profile.live += future.result()
+            live_bytes += size
+            report()
+
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="qualitas-bulk-load")
         try:
             with path.open("rb") as fh:
-                for chunk in _chunks(fh, CHUNK_BYTES):
-                    digest.update(chunk)
-                    if b"_:" in chunk:  # the file changed since it was scanned
-                        raise InputError(f"{path}: the file changed while it was loading", file=str(path))
-                    stage = _Stage(lambda chunk=chunk, first=lines + 1: into_graph(chunk, first))  # type: ignore[misc]
-                    stage.start()
-                    if ready is not None:
-                        into_live(ready)
-                    stage.join()
-                    profile.batch_graph += stage.seconds
-                    if stage.error is not None:
-                        raise stage.error
-                    stage = None
+                chunks = _chunks(fh, CHUNK_BYTES)
+                more = True
+                while more or into_graph:
+                    while more and len(into_graph) < 2:
+                        chunk = next(chunks, None)
+                        if chunk is None:
+                            more = False
+                            break
+                        digest.update(chunk)
+                        if b"_:" in chunk:  # the file changed since it was scanned
+                            raise InputError(f"{path}: the file changed while it was loading", file=str(path))
+                        into_graph.append((pool.submit(graph_load, chunk, lines + 1), chunk))
+                        lines += chunk.count(b"\n")
+                    if not into_graph:
+                        break
+                    future, chunk = into_graph.popleft()
+                    profile.batch_graph += future.result()
                     profile.chunks += 1
-                    lines += chunk.count(b"\n")
                     loaded += len(chunk)
-                    ready = chunk
-                    if progress is not None:
-                        progress((loaded + live_bytes) // 2, total)
-            if ready is not None:
-                into_live(ready)
+                    if not live_bytes and not into_live:
+                        live.enter_context(self._gate.write())
+                        self._generation += 1
+                        live.callback(self._end_live)
+                        self._store.update(
+                            f"INSERT DATA {{ GRAPH <{_META}> {{ <{_META}> <{_PENDING}> <{graph.value}> }} }}"
+                        )
+                        self._flush()
+                    into_live.append((pool.submit(live_load, chunk), len(chunk)))
+                    while into_live and (into_live[0][0].done() or len(into_live) > 2):
+                        live_done()
+                    report()
+            while into_live:
+                live_done()
         finally:
-            if stage is not None and stage.is_alive():
-                stage.join()  # the loader cannot be stopped; its writes are undone with the rest
+            # A load that has begun cannot be stopped; whatever it wrote is undone with the rest.
+            pool.shutdown(wait=True, cancel_futures=True)
         if digest.hexdigest() != sha256:
             raise InputError(f"{path}: the file changed while it was loading", file=str(path))
         if progress is not None:
