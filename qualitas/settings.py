@@ -36,7 +36,7 @@ class Settings(BaseSettings):
                                ``Server`` header
     ``QUALITAS_STORE_QUERY_ENDPOINT`` / ``_UPDATE_ENDPOINT`` / ``_GSP_ENDPOINT``  override the
                                server kind's endpoints (absolute URLs, or paths under the store URL)
-    ``QUALITAS_STORE_TIMEOUT_S``  read timeout of one remote request (default 60);
+    ``QUALITAS_STORE_TIMEOUT_S``  read timeout of one remote query (default 60; an update gets 10x);
     ``QUALITAS_STORE_CONNECT_TIMEOUT_S`` (default 5)
     ``QUALITAS_STORE_RETRIES``  tries on a transient error (connection refused, 502/503/504), with
                                exponential backoff (default 5)

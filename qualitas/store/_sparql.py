@@ -230,9 +230,15 @@ class _Http:
         headers: dict[str, str] | None = None,
         retry: Callable[[BaseException], bool] = _transient,
         what: str = "request",
+        write: bool = False,
     ) -> httpx.Response:
+        # A write (the switch of a million triples) may take far longer than a query.
+        timeout = httpx.Timeout(
+            self.connection.timeout_s * (10 if write else 1), connect=self.connection.connect_timeout_s
+        )
+
         def send() -> httpx.Response:
-            response = self.client.post(url, data=data, content=content, headers=headers)
+            response = self.client.post(url, data=data, content=content, headers=headers, timeout=timeout)
             if response.status_code in (502, 503, 504):
                 raise _Transient(response.status_code)
             return response
@@ -515,6 +521,7 @@ class SparqlStore:
             headers={"Accept": "*/*"},
             retry=_transient if idempotent else _not_sent,
             what="update",
+            write=True,
         )
 
     def _live(self, pattern: str) -> str:
@@ -616,6 +623,7 @@ class SparqlStore:
                 content=body.encode("utf-8"),
                 headers={"Content-Type": _NTRIPLES},
                 what="load",
+                write=True,
             )
         else:
             self._update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{body}\n}} }}")
