@@ -60,7 +60,7 @@ class Connection:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before try ``attempt + 1``: 0.2, 0.4, 0.8 … (max 5), with jitter."""
-        return min(5.0, 0.2 * 2**attempt) * (0.75 + random.random() / 2)
+        return float(min(5.0, 0.2 * 2**attempt) * (0.75 + random.random() / 2))
 
     def retrying(self, call: Callable[[], T], *, transient: Callable[[BaseException], bool]) -> T:
         """``call()``, tried again after a backoff while it fails with a transient error.
