@@ -65,6 +65,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import ssl
 import threading
 import time
 import typing
@@ -200,9 +201,14 @@ class _Http:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        verify: bool | str = connection.tls_verify
-        if connection.ca_file is not None:
-            verify = str(connection.ca_file)
+        verify: bool | ssl.SSLContext = connection.tls_verify
+        if connection.ca_file is not None and connection.tls_verify:
+            try:
+                verify = ssl.create_default_context(cafile=str(connection.ca_file))
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(
+                    f"QUALITAS_STORE_CA_FILE {connection.ca_file}: not a readable CA bundle: {exc}"
+                ) from exc
         auth = _Login(connection.user, connection.password or "") if connection.user else None
         self.client = httpx.Client(
             auth=auth,

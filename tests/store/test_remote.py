@@ -1,10 +1,14 @@
 """Choosing a backend by the store's location, and the login of a remote store: where it
 comes from (URL, environment, settings file), that it is never shown, and basic login
-through a real proxy in front of a real Oxigraph server."""
+and TLS through a real proxy in front of a real Oxigraph server."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import datetime as dt
+import ipaddress
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,18 +116,26 @@ class _BasicProxy(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def proxy(oxigraph_server: OxigraphServer) -> Iterator[str]:
-    oxigraph_server.wipe()
-    handler = type("Proxy", (_BasicProxy,), {"upstream": oxigraph_server.url})
+@contextlib.contextmanager
+def _proxy(upstream: str, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    handler = type("Proxy", (_BasicProxy,), {"upstream": upstream})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def proxy(oxigraph_server: OxigraphServer) -> Iterator[str]:
+    oxigraph_server.wipe()
+    with _proxy(oxigraph_server.url) as url:
+        yield url
 
 
 def test_basic_login_through_a_proxy_and_a_refused_one(proxy: str, tmp_path: Path) -> None:
@@ -139,3 +151,47 @@ def test_basic_login_through_a_proxy_and_a_refused_one(proxy: str, tmp_path: Pat
     assert "refused the login" in str(info.value) and SECRET not in str(info.value)
     with pytest.raises(StoreError, match=r"none is set"):
         open_store(proxy, settings=Settings(store=proxy))
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, signed by its own key (cert.pem, key.pem)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "qualitas test store")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_file, key_file
+
+
+def test_https_checks_the_certificate_against_the_ca_file(oxigraph_server: OxigraphServer, tmp_path: Path) -> None:
+    oxigraph_server.wipe()
+    cert, key = _self_signed(tmp_path)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with _proxy(oxigraph_server.url, tls) as url:
+        login = {"store_user": "svc", "store_password": SECRET, "store_retries": 1}
+        with pytest.raises(StoreError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed") as info:
+            open_store(url, settings=Settings(store=url, **login))
+        assert SECRET not in str(info.value) and len(str(info.value).splitlines()) == 1
+        with open_store(url, settings=Settings(store=url, store_ca_file=cert, **login)) as store:
+            assert store.triple_count() == 0 and store.ask("ASK {}")
