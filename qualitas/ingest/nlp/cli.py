@@ -162,18 +162,32 @@ def _letter_files(folder: Path) -> Iterator[Path]:
 @nlp_app.command("load")
 def load(
     folder: Annotated[Path, typer.Argument(help="A folder of letters: .txt, .html/.htm, .pdf (subfolders too).")],
+    buckets: Annotated[
+        int,
+        typer.Option(
+            "--buckets",
+            min=0,
+            help="0: one batch (and audit record) per file. N > 0: files go to N batches by a hash of their "
+            "path, each with one audit record; a bucket whose files are all unchanged is skipped, one with a "
+            "changed file is read again whole. Use one setting per folder.",
+        ),
+    ] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Load a folder of letters, one file at a time; a file whose sha256 is already loaded is
-    skipped without being read again, so a rerun on the same folder changes nothing."""
+    """Load a folder of letters, streamed one file at a time with a progress bar; files whose
+    sha256 is already loaded are skipped without being extracted again, so a rerun on the
+    same folder changes nothing."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from qualitas import cli
     from qualitas.audit import audited_load, open_audit_log
     from qualitas.errors import InputError
     from qualitas.ingest.nlp import letter_text, load_letter_file
+    from qualitas.ingest.nlp._graph import letter_graph
 
     def action() -> None:
+        from rdflib import Graph
+
         if not folder.is_dir():
             raise InputError(f"{folder} is not a folder", file=str(folder))
         files = list(_letter_files(folder))
@@ -184,6 +198,11 @@ def load(
         log = open_audit_log(settings)
         counts: dict[str, int] = {}
         results = []
+
+        def record(rel: str, status: str, triples: int, firm: str | None) -> None:
+            counts[status] = counts.get(status, 0) + 1
+            results.append({"file": rel, "status": status, "triples": triples, "firm": firm})
+
         with (
             cli._open() as store,
             Progress(
@@ -196,24 +215,62 @@ def load(
             ) as bar,
         ):
             task = bar.add_task("letters", total=len(files))
-            for path in files:
-                bar.update(task, description=path.name[:40])
-                rel = path.relative_to(folder).as_posix()
-                data = path.read_bytes()
-                digest = hashlib.sha256(data).hexdigest()
-                source = f"warning-letter-file:{rel}"
-                known = store.batch(source)
-                if known is not None and known.sha256 == digest:
-                    status, triples, firm = "unchanged", known.triples, None
-                else:
-                    letter = letter_text(path, data)
-                    unit = audited_load(log, store, actor=agent, source=source, paths=[path], format="warning-letter")
-                    with unit as done:
-                        done.results = [load_letter_file(store, letter, source=source, sha256=digest, agent=agent)]
-                    status, triples, firm = done.results[0].status, done.results[0].triples, letter.firm
-                counts[status] = counts.get(status, 0) + 1
-                results.append({"file": rel, "status": status, "triples": triples, "firm": firm})
-                bar.advance(task)
+            if buckets == 0:
+                for path in files:
+                    bar.update(task, description=path.name[:40])
+                    rel = path.relative_to(folder).as_posix()
+                    data = path.read_bytes()
+                    digest = hashlib.sha256(data).hexdigest()
+                    source = f"warning-letter-file:{rel}"
+                    known = store.batch(source)
+                    if known is not None and known.sha256 == digest:
+                        record(rel, "unchanged", known.triples, None)
+                    else:
+                        letter = letter_text(path, data)
+                        unit = audited_load(
+                            log, store, actor=agent, source=source, paths=[path], format="warning-letter"
+                        )
+                        with unit as done:
+                            done.results = [load_letter_file(store, letter, source=source, sha256=digest, agent=agent)]
+                        record(rel, done.results[0].status, done.results[0].triples, letter.firm)
+                    bar.advance(task)
+            else:
+                groups: dict[int, list[tuple[Path, str, str]]] = {}
+                for path in files:  # a first pass hashes each file (read, hash, let go)
+                    rel = path.relative_to(folder).as_posix()
+                    bucket = int(hashlib.sha256(rel.encode()).hexdigest(), 16) % buckets
+                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                    groups.setdefault(bucket, []).append((path, rel, digest))
+                for bucket in sorted(groups):
+                    members = sorted(groups[bucket], key=lambda m: m[1])
+                    listing = "".join(f"{rel}\t{digest}\n" for _, rel, digest in members)
+                    digest = hashlib.sha256(listing.encode()).hexdigest()
+                    source = f"warning-letter-files:{buckets}:{bucket}"
+                    known = store.batch(source)
+                    if known is not None and known.sha256 == digest:
+                        for _, rel, _ in members:
+                            record(rel, "unchanged", 0, None)
+                        bar.advance(task, len(members))
+                        continue
+                    graph = Graph()
+                    firms = []
+                    for path, _, _ in members:
+                        bar.update(task, description=path.name[:40])
+                        letter = letter_text(path)
+                        graph += letter_graph(letter)
+                        firms.append(letter.firm)
+                        bar.advance(task)
+                    paths = [m[0] for m in members]
+                    with audited_load(
+                        log, store, actor=agent, source=source, paths=paths, format="warning-letter"
+                    ) as done:
+                        done.results = [
+                            store.load_triples(
+                                iter(graph), source=source, sha256=digest, agent=agent, format="warning-letter"
+                            )
+                        ]
+                    for (_, rel, _), firm in zip(members, firms, strict=True):
+                        record(rel, done.results[0].status, len(graph) // len(members), firm)
         if json_out:
             cli._print_json({"files": results, "counts": counts})
             return

@@ -333,6 +333,23 @@ def test_nlp_load_folder_txt_html_pdf_and_rerun_changes_nothing(tmp_path: Path) 
     bad = runner.invoke(app, ["--store", str(store), "nlp", "load", str(tmp_path / "nowhere")])
     assert bad.exit_code == 64 and "is not a folder" in bad.output
 
+    # bulk mode: files in hashed buckets, one batch and one audit record per bucket
+    bulk = tmp_path / "bulk-store"
+    cmd = ["--store", str(bulk), "nlp", "load", "--buckets", "2", "--json", str(folder)]
+    first = runner.invoke(app, cmd)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["counts"] == {"added": 3}
+    with open_store(bulk) as s:
+        sources = sorted(b.source for b in s.batches() if b.source.startswith("warning-letter-files:"))
+        gen = s.generation()
+    assert sources and all(src.startswith("warning-letter-files:2:") for src in sources)
+    assert json.loads(runner.invoke(app, cmd).stdout)["counts"] == {"unchanged": 3}
+    with open_store(bulk) as s:
+        assert s.generation() == gen
+    (folder / "pdfco.pdf").write_bytes(_pdf(["Recipient: PdfCo Medical, Inc.", "CMS # 700778", "May 2, 2025"]))
+    counts = json.loads(runner.invoke(app, cmd).stdout)["counts"]
+    assert counts.get("replaced", 0) >= 1 and sum(counts.values()) == 3
+
 
 def test_cli_classify_reviews_with_library_and_review_list(tmp_path: Path) -> None:
     from typer.testing import CliRunner
