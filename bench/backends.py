@@ -1,7 +1,8 @@
 """Benchmark: the same ~1M-triple data set in each store backend (not a test).
 
     python bench/backends.py [--units 35000] [--traces 50] [--seed 42]
-                             [--backends oxigraph,oxigraph-server,virtuoso] [--json bench/out/backends.json]
+                             [--backends oxigraph,oxigraph-server,virtuoso,bolt-arcadedb]
+                             [--json bench/out/backends.json]
 
 Builds the scaled demo data set (``qualitas.demo.scale``, ~30 triples per unit: 35,000
 units give ~1M triples) plus the ontology and the demo data, then, for each backend:
@@ -86,10 +87,32 @@ def _virtuoso(tmp: Path) -> Iterator[Location]:
         )
 
 
+@contextlib.contextmanager
+def _bolt_arcadedb(tmp: Path) -> Iterator[Location]:
+    """ArcadeDB (PyPI ``arcadedb-embedded``) with its Bolt plugin, through the neo4j driver."""
+    from tests.store._arcadedb import DATABASE, PASSWORD, USER, start_server
+
+    server = start_server(tmp / "arcadedb", heap="6g")
+    try:
+        yield (
+            server.url,
+            Settings(
+                store=server.url,
+                store_user=USER,
+                store_password=PASSWORD,
+                store_database=DATABASE,
+                store_timeout_s=3600,
+            ),
+        )
+    finally:
+        server.stop()
+
+
 BACKENDS: dict[str, Callable[[Path], contextlib.AbstractContextManager[Location]]] = {
     "oxigraph": _embedded,
     "oxigraph-server": _oxigraph_server,
     "virtuoso": _virtuoso,
+    "bolt-arcadedb": _bolt_arcadedb,
 }
 
 

@@ -59,6 +59,7 @@ NOT_RUN: dict[str, str] = {
 SERVERS = {
     ".venv/bin/python -m qualitas.edge_adapters.simulator": "Ctrl-C to stop",
     ".venv/bin/oxigraph serve --location /tmp/oxigraph-data --bind 127.0.0.1:7878": "Listening for requests",
+    ".venv/bin/python -m tests.store._arcadedb --port 7687": "Bolt server ready",
 }
 UNTIL_CTRL_C = {".venv/bin/qualitas edge run examples/edge/weld-line.yaml --store /tmp/edge-store": "samples"}
 CTRL_C_AFTER_S = 6

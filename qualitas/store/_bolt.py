@@ -284,7 +284,10 @@ class BoltStore:
         """One auto-commit read, tried again with backoff on a transient error."""
 
         def call() -> list[dict[str, Any]]:
-            with self._driver.session(database=self.database) as session:
+            # A read-only store reads with READ access: through neo4j:// routing that goes
+            # to followers and read replicas, the writer's sessions go to the leader.
+            access = neo4j.READ_ACCESS if self.read_only else neo4j.WRITE_ACCESS
+            with self._driver.session(database=self.database, default_access_mode=access) as session:
                 return [record.data() for record in session.run(query, params)]
 
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,6 +47,8 @@ class ArcadeServer:
     bolt_port: int
     http_port: int
     process: subprocess.Popen[bytes] | None = None
+    #: The JVM's largest heap (a whole batch is one transaction, held in memory until it commits).
+    heap: str = "768m"
 
     @property
     def url(self) -> str:
@@ -70,7 +73,7 @@ class ArcadeServer:
         command = [
             str(java),
             "-Xms128m",
-            "-Xmx768m",
+            f"-Xmx{self.heap}",
             "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1",
             f"-Darcadedb.server.rootPath={self.root}",
@@ -134,8 +137,8 @@ class ArcadeServer:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
-def start_server(root: Path) -> ArcadeServer:
-    server = ArcadeServer(root=root, bolt_port=_free_port(), http_port=_free_port())
+def start_server(root: Path, *, heap: str = "768m") -> ArcadeServer:
+    server = ArcadeServer(root=root, bolt_port=_free_port(), http_port=_free_port(), heap=heap)
     server.start()
     return server
 
@@ -211,3 +214,32 @@ def bolt_factory(arcadedb_server: ArcadeServer) -> Iterator[StoreFactory]:
     yield factory
     for store in factory.opened:
         store.close()
+
+
+def main() -> int:
+    """``python -m tests.store._arcadedb [--port 7687]``: the test server, until Ctrl-C
+    (the README's example of a Bolt store)."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=7687, help="Bolt port on 127.0.0.1")
+    parser.add_argument("--root", type=Path, default=None, help="server directory (default: a new temporary one)")
+    args = parser.parse_args()
+    scratch = args.root is None
+    root = args.root or Path(tempfile.mkdtemp(prefix="qualitas-arcadedb-"))
+    server = ArcadeServer(root=root, bolt_port=args.port, http_port=_free_port())
+    server.start()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # after the JVM started
+    print(f"Bolt server ready on {server.url} (database {DATABASE}, user {USER}); Ctrl-C to stop", flush=True)
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        server.stop()
+        if scratch:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
