@@ -408,13 +408,20 @@ class WorkbenchMutation:
         "title, kind, item}, step, failure_types [{mode, effect, severity, causes [{proposal | cause, occurrence, "
         "detection, actions}]}], control_plan overrides. Edge configs are the server's files (edge_config path)."
     )
-    async def create_fmea(self, info: Info, answers: JSON, reason: str | None = None) -> Fmea:
+    async def create_fmea(self, info: Info, answers: JSON, reason: str | None = None, replace: bool = False) -> Fmea:
         from qualitas.workbench.wizard import build_fmea, parse_answers
 
         def run(store: GraphStore, who: str, role: str | None, audit: Any) -> Any:
             result = build_fmea(store, parse_answers(answers, where="answers"))
             fmeas.save_fmea(
-                store, result.fmea, agent=who, audit=audit, role=role, why=reason, action="workbench.fmea.new"
+                store,
+                result.fmea,
+                agent=who,
+                audit=audit,
+                role=role,
+                why=reason,
+                action="workbench.fmea.new",
+                replace=replace,
             )
             return result.fmea
 
@@ -424,12 +431,14 @@ class WorkbenchMutation:
         description="Import an FMEA worksheet given as CSV text (the README's column mapping); "
         "a bad line names its row and column and nothing is stored."
     )
-    async def import_fmea_worksheet(self, info: Info, csv: str, reason: str | None = None) -> WriteResult:
+    async def import_fmea_worksheet(
+        self, info: Info, csv: str, reason: str | None = None, replace: bool = False
+    ) -> WriteResult:
         from qualitas.workbench.worksheet import read_worksheet, save_imported
 
         def run(store: GraphStore, who: str, role: str | None, audit: Any) -> WriteResult:
             imported = read_worksheet(csv.encode("utf-8"), format="csv", where="csv")
-            loaded = save_imported(store, imported, agent=who, audit=audit, role=role, why=reason)
+            loaded = save_imported(store, imported, agent=who, audit=audit, role=role, why=reason, replace=replace)
             return WriteResult(id=imported.fmea.id, status=loaded.status, graph=loaded.graph)
 
         return await _write(info, run)

@@ -24,6 +24,7 @@ capa_app = typer.Typer(help="CAPA records: 8D, 5-Why, PDCA with closure rules.",
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (goes into the audit record).")]
+ReplaceOpt = Annotated[bool, typer.Option("--replace", help="Replace an FMEA of that id saved with other content.")]
 
 
 def _root() -> Any:
@@ -128,6 +129,7 @@ def _interactive_answers(store: Any) -> dict[str, Any]:
 def fmea_new(
     answers_file: Annotated[Path | None, typer.Option("--from", help="Answers in YAML (see examples/fmea/).")] = None,
     reason: ReasonOpt = None,
+    replace: ReplaceOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Wizard: process step, failure types, severity; causes and controls proposed from the graph;
@@ -146,7 +148,13 @@ def fmea_new(
                 answers = parse_answers(_interactive_answers(store), where="wizard")
             result = build_fmea(store, answers)
             loaded = save_fmea(
-                store, result.fmea, agent=agent, audit=_trail(settings), why=reason, action="workbench.fmea.new"
+                store,
+                result.fmea,
+                agent=agent,
+                audit=_trail(settings),
+                why=reason,
+                action="workbench.fmea.new",
+                replace=replace,
             )
         fmea = result.fmea
         if json_out:
@@ -202,6 +210,7 @@ def fmea_import(
     path: Annotated[Path, typer.Argument(help="Worksheet (.xlsx or .csv; column mapping in the README).")],
     fmt: Annotated[str | None, typer.Option("--format", help="xlsx or csv (default: from the name).")] = None,
     reason: ReasonOpt = None,
+    replace: ReplaceOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Import an FMEA worksheet: every line checked first; a bad line names its row and
@@ -214,7 +223,7 @@ def fmea_import(
         agent, settings = _who()
         imported = read_worksheet_file(path, format=fmt)
         with root._open() as store:
-            loaded = save_imported(store, imported, agent=agent, audit=_trail(settings), why=reason)
+            loaded = save_imported(store, imported, agent=agent, audit=_trail(settings), why=reason, replace=replace)
         if json_out:
             root._print_json(loaded)
         else:

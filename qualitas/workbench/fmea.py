@@ -183,7 +183,6 @@ class Links:
     """What the FMEA's business keys resolve to in the store (see :func:`resolve_links`)."""
 
     item: URIRef | None = None
-    steps: Mapping[str, URIRef] = field(default_factory=dict)
 
 
 def fmea_triples(fmea: Fmea, links: Links | None = None) -> list[Triple]:
@@ -397,13 +396,22 @@ def save_fmea(
     why: str | None = None,
     where: Mapping[str, str] | None = None,
     action: str = "workbench.fmea.save",
+    replace: bool = False,
 ) -> LoadResult:
     """Check ``fmea``'s links and write it as one batch ``workbench:fmea:<id>`` (the
-    batch and its audit record one unit); nothing is written if a check fails."""
+    batch and its audit record one unit); nothing is written if a check fails. An FMEA
+    saved before with other content is replaced only with ``replace`` (the same content
+    again changes nothing)."""
     check_fmea(fmea)
     links = resolve_links(store, fmea, where=where)
     triples = fmea_triples(fmea, links)
     source = SOURCE_PREFIX + fmea.id
+    before = store.batch(source)
+    if before is not None and before.sha256 != _sha256(triples) and not replace:
+        raise ValidationError(
+            f"FMEA {fmea.id} exists with other content; replace it explicitly (--replace, or replace: true)",
+            field="replace",
+        )
     with audited_load(
         audit, store, actor=agent, role=role, source=source, format="workbench", why=why, action=action
     ) as done:

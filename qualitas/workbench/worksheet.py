@@ -53,10 +53,11 @@ data is dropped silently.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from qualitas.audit import AuditLog
@@ -450,10 +451,12 @@ def save_imported(
     audit: AuditLog | None = None,
     role: str | None = None,
     why: str | None = None,
+    replace: bool = False,
 ) -> LoadResult:
-    """Write an imported worksheet as the FMEA (one audited batch). The worksheet has no
-    control plan columns, so an FMEA saved before keeps its control plan items for the
-    failure chains the worksheet still has."""
+    """Write an imported worksheet as the FMEA (one audited batch; an FMEA saved before
+    with other content only with ``replace``). The worksheet has no control plan columns,
+    so an FMEA saved before keeps its control plan items for the failure chains the
+    worksheet still has."""
     fmea = imported.fmea
     try:
         before = load_fmea(store, fmea.id)
@@ -465,10 +468,18 @@ def save_imported(
         for item in before.control_plan:
             chains = tuple(r for r in item.chains if r in rows)
             if chains or not item.chains:
-                kept.append(replace(item, chains=chains))
-        fmea = replace(fmea, control_plan=tuple(kept))
+                kept.append(dataclasses.replace(item, chains=chains))
+        fmea = dataclasses.replace(fmea, control_plan=tuple(kept))
     return save_fmea(
-        store, fmea, agent=agent, audit=audit, role=role, why=why, where=imported.lines, action="workbench.fmea.import"
+        store,
+        fmea,
+        agent=agent,
+        audit=audit,
+        role=role,
+        why=why,
+        where=imported.lines,
+        action="workbench.fmea.import",
+        replace=replace,
     )
 
 

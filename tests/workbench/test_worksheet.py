@@ -361,3 +361,17 @@ def test_a_dfmea_worksheet_with_the_dfmea_headers(demo: tuple[GraphStore, AuditL
     assert chain.action_priority == "L"  # S5 O4 D3, the table's row S 4-6 / O 4-5
     assert save_imported(store, imported, agent="tests", audit=trail).status == "added"
     assert load_fmea(store, "DFMEA-CPC-200") == imported.fmea
+
+
+def test_a_changed_worksheet_replaces_an_fmea_only_when_asked(demo: tuple[GraphStore, AuditLog]) -> None:
+    store, trail = demo
+    lines = [["PFMEA-REPLACE", *r[1:]] for r in LINES]
+    assert save_imported(store, read_worksheet(_csv(lines), format="csv"), agent="tests", audit=trail).status == "added"
+    lines[3][HEAD.index("Occurrence (O)")] = "3"  # row 30, S10 O3 D10 (still H)
+    changed = read_worksheet(_csv(lines), format="csv")
+    before = store.snapshot()
+    with pytest.raises(ValidationError, match="FMEA PFMEA-REPLACE exists with other content"):
+        save_imported(store, changed, agent="tests", audit=trail)
+    assert store.snapshot() == before
+    assert save_imported(store, changed, agent="tests", audit=trail, replace=True).status == "replaced"
+    assert load_fmea(store, "PFMEA-REPLACE").chains[2].occurrence == 3
