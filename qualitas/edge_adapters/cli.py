@@ -28,6 +28,9 @@ out = Console()
 
 
 def register(app: typer.Typer) -> None:
+    from qualitas.edge_adapters.vision.cli import vision_app
+
+    edge_app.add_typer(vision_app, name="vision")
     app.add_typer(edge_app, name="edge")
 
 

@@ -83,12 +83,24 @@ class ModbusSource(_Model):
     reconnect_max_s: float = 10.0
 
 
+class VisionDrift(_Model):
+    """Drift watch of a camera (qualitas.edge_adapters.vision.drift): PSI of a sliding
+    window of frames against the model's training distribution."""
+
+    reference: Path | None = None  # default: the registered model's, else the bundled model's synthetic set
+    window: int = 200
+    every: int = 50
+    threshold: float = 0.25
+
+
 class VisionSource(_Model):
     kind: Literal["vision"]
     name: str
     folder: Path | None = None
     files: list[Path] = []
     model: Path | None = None
+    station: str | None = None  # without `model`: the model deployed here in the registry (followed live)
+    drift: VisionDrift | None = None
     fps: float = 120.0
     loop: bool = False  # replay the folder forever (a simulated camera)
     signal_prefix: str | None = None  # default: the source name

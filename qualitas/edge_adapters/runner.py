@@ -90,7 +90,13 @@ def _monitor(signal: str, spec: SpcSpec) -> SpcMonitor:
     )
 
 
-def make_adapter(source: Any, sink: Callable[[Sample], None]) -> Any:
+def make_adapter(
+    source: Any,
+    sink: Callable[[Sample], None],
+    *,
+    store: GraphStore | None = None,
+    alarm: Callable[[Alarm], None] | None = None,
+) -> Any:
     """The adapter for one configured source (imports its client library lazily)."""
     if source.kind == "opcua":
         from qualitas.edge_adapters.opcua import OpcUaAdapter
@@ -102,7 +108,7 @@ def make_adapter(source: Any, sink: Callable[[Sample], None]) -> Any:
         return ModbusAdapter(source, sink)
     from qualitas.edge_adapters.vision.source import VisionAdapter
 
-    return VisionAdapter(source, sink)
+    return VisionAdapter(source, sink, store=store, alarm=alarm)
 
 
 class EdgeRunner:
@@ -123,7 +129,9 @@ class EdgeRunner:
         self.series = SeriesStore(config.series_dir, config.run.id)
         self.recorder = GraphRecorder(store, agent=config.agent, run_id=config.run.id, audit=audit)
         self.adapters = (
-            adapters if adapters is not None else {s.name: make_adapter(s, self.buffer.put) for s in config.sources}
+            adapters
+            if adapters is not None
+            else {s.name: make_adapter(s, self.buffer.put, store=store, alarm=self.alarm) for s in config.sources}
         )
         self.monitors = {signal: _monitor(signal, spec) for signal, spec in config.spc.items()}
         self.spc_filters = {
@@ -306,6 +314,10 @@ class EdgeRunner:
                     on_status(self.status())
                     next_status = now + status_every
                 if now >= next_flush:
+                    for adapter in self.adapters.values():  # a camera follows its station's deployment
+                        follow = getattr(adapter, "follow_deployment", None)
+                        if follow is not None:
+                            await asyncio.to_thread(follow)
                     await self.recorder.flush()
                     next_flush = now + flush_every
                 for task in self._tasks:
@@ -356,4 +368,8 @@ class EdgeRunner:
         for signal, info in infos.items():
             if signal not in self.monitors:
                 triples += series_triples(info, run_id=self.run_id, uri=self.series.uri)
+        for adapter in self.adapters.values():  # which model judged which frames
+            segments = getattr(adapter, "segment_triples", None)
+            if segments is not None:
+                triples += segments(run_id=self.run_id)
         return triples

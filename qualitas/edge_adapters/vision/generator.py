@@ -213,3 +213,59 @@ def stream(*, seed: int, labels: tuple[int, ...] | None = None) -> Iterator[Samp
         label = order[i % len(order)]
         yield Sample(render(rng, label), label)
         i += 1
+
+
+# ---------------------------------------------------------------- another plant's camera
+
+
+@dataclass(frozen=True)
+class PlantProfile:
+    """How a second plant's line images the same parts: what a plant-specific
+    fine-tune has to absorb. Applied on top of :func:`render`'s frames (which already
+    carry the per-frame disturbances), so it is a shift of the whole distribution.
+
+    * ``gain`` / ``gradient``: different lamps, lit from one side;
+    * ``gamma`` and ``knee``: a different camera response curve (gamma, then a soft
+      highlight knee that compresses bright areas);
+    * ``vibration_px``: a stamping press nearby: every frame carries a line blur;
+    * ``dust`` / ``dust_radius``: a dusty hall: more, larger particles on the optics.
+    """
+
+    name: str = "plant-b"
+    gain: float = 0.7
+    gradient: float = 0.3
+    gamma: float = 1.9
+    knee: float = 0.6
+    vibration_px: tuple[int, int] = (2, 3)
+    dust: tuple[int, int] = (3, 8)
+    dust_radius: tuple[float, float] = (0.5, 1.0)
+    noise_sigma: float = 0.02
+
+
+PLANT_B = PlantProfile()
+
+
+def apply_plant(rng: np.random.Generator, frame: np.ndarray, plant: PlantProfile) -> np.ndarray:
+    """``frame`` (uint8) as ``plant``'s camera would have delivered it."""
+    img = frame.astype(np.float32) / 255
+    ys, xs = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) / (SIZE - 1) - 0.5
+    side = rng.uniform(0, 2 * np.pi)
+    img = img * plant.gain * (1.0 + plant.gradient * (np.cos(side) * xs + np.sin(side) * ys))
+    n = int(rng.integers(*plant.vibration_px, endpoint=True))
+    axis = int(rng.integers(0, 2))
+    img = np.mean([np.roll(img, s - n // 2, axis=axis) for s in range(n)], axis=0)
+    for _ in range(int(rng.integers(*plant.dust, endpoint=True))):
+        px, py = rng.uniform(-0.5, 0.5, size=2)
+        rad = rng.uniform(*plant.dust_radius) / SIZE
+        img = np.where(((xs - px) ** 2 + (ys - py) ** 2) < rad**2, rng.uniform(0.0, 0.15), img)
+    img = np.clip(img, 0.0, 1.0) ** (1.0 / plant.gamma)  # response curve: lifts the shadows
+    img = np.where(img > plant.knee, plant.knee + (img - plant.knee) * 0.35, img)  # highlight knee
+    img = img + rng.normal(0, plant.noise_sigma, size=img.shape)
+    return np.round(np.clip(img, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def generate_plant(n: int, *, seed: int, plant: PlantProfile = PLANT_B) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`generate`, as seen by ``plant``'s line (same seed, same frames)."""
+    images, labels = generate(n, seed=seed)
+    rng = np.random.default_rng([seed, 0x9E3779B9])
+    return np.stack([apply_plant(rng, img, plant) for img in images]), labels
