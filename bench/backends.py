@@ -92,7 +92,7 @@ def _bolt_arcadedb(tmp: Path) -> Iterator[Location]:
     """ArcadeDB (PyPI ``arcadedb-embedded``) with its Bolt plugin, through the neo4j driver."""
     from tests.store._arcadedb import DATABASE, PASSWORD, USER, start_server
 
-    server = start_server(tmp / "arcadedb", heap="6g")
+    server = start_server(tmp / "arcadedb", heap="8g", serial_gc=False)
     try:
         yield (
             server.url,
