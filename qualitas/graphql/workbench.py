@@ -259,12 +259,12 @@ class WorkbenchQuery:
     def fmeas(
         self, info: Info, item: str | None = None, step: str | None = None, failure_mode: str | None = None
     ) -> list[FmeaSummary]:
-        return convert(
+        return convert(  # type: ignore[no-any-return]
             _core(
                 lambda: fmeas.list_fmeas(
                     _store(info),
                     item=item,
-                    step=step,  # type: ignore[no-any-return]
+                    step=step,
                     failure_mode=failure_mode,
                 )
             )
@@ -315,7 +315,7 @@ class WorkbenchQuery:
 
         priority = _core(lambda: action_priority(severity, occurrence, detection, kind=kind))  # type: ignore[arg-type]
         table = ap_tables()[kind]
-        return ActionPriority(priority=priority, table=table.id, source=table.source, verified=table.verified)
+        return ActionPriority(priority=priority, table=table.id, source=table.source, verified=table.verified)  # type: ignore[arg-type]
 
     @strawberry.field(
         description="FMEAs, control plan items and CAPAs around exactly one of: a product (model or part "

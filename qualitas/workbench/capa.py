@@ -490,10 +490,9 @@ def save_capa(
         why=why,
         action=f"workbench.capa.{change}",
     ) as done:
-        done.results = [
-            store.load_triples(triples, source=source, sha256=sha.hexdigest(), agent=agent, format="workbench")
-        ]
-    return done.results[0]
+        result = store.load_triples(triples, source=source, sha256=sha.hexdigest(), agent=agent, format="workbench")
+        done.results = [result]
+    return result
 
 
 def _local(value: object) -> str:

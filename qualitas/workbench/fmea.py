@@ -303,8 +303,8 @@ def fmea_triples(fmea: Fmea, links: Links | None = None) -> list[Triple]:
             ]
             if action.due is not None:
                 out.append((a, Q.dueDate, RdfLiteral(action.due.isoformat(), datatype=XSD.date)))
-    for item in fmea.control_plan:
-        out += control_plan_triples(fmea.id, item)
+    for line in fmea.control_plan:
+        out += control_plan_triples(fmea.id, line)
     return out
 
 
@@ -415,10 +415,9 @@ def save_fmea(
     with audited_load(
         audit, store, actor=agent, role=role, source=source, format="workbench", why=why, action=action
     ) as done:
-        done.results = [
-            store.load_triples(triples, source=source, sha256=_sha256(triples), agent=agent, format="workbench")
-        ]
-    return done.results[0]
+        result = store.load_triples(triples, source=source, sha256=_sha256(triples), agent=agent, format="workbench")
+        done.results = [result]
+    return result
 
 
 def check_fmea(fmea: Fmea) -> None:

@@ -248,12 +248,13 @@ def propose(
         )
     for eid in machines:
         cal = latest_calibration(store, eid)
+        calibration_evidence: tuple[str, ...]
         if cal is None:
-            prevention, evidence = "", ("no calibration certificate on record",)
+            prevention, calibration_evidence = "", ("no calibration certificate on record",)
         else:
             prevention = f"calibration certificate {cal.number} valid {cal.valid_from} to {cal.valid_until}"
             late = _runs_after(store, step, eid, cal.valid_until + dt.timedelta(days=1))
-            evidence = (f"run(s) after the certificate expired: {', '.join(late)}",) if late else ()
+            calibration_evidence = (f"run(s) after the certificate expired: {', '.join(late)}",) if late else ()
         proposals[f"calibration:{eid}"] = Proposal(
             id=f"calibration:{eid}",
             kind="calibration",
@@ -264,7 +265,7 @@ def propose(
             prevention_control=prevention,
             detection_control="calibration status checked against each run's date (reverse trace: calibration_invalid)",
             equipment=eid,
-            evidence=evidence,
+            evidence=calibration_evidence,
         )
     if failure_mode:
         _add_trace_findings(store, step, failure_mode, proposals, specs)

@@ -59,6 +59,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qualitas.audit import AuditLog
 from qualitas.errors import MissingExtraError, NotFoundError, ParseError, ValidationError
@@ -157,7 +158,7 @@ def _rows_csv(data: bytes, where: str) -> Iterator[tuple[int, list[str]]]:
         raise ParseError(f"CSV: {exc}", file=where) from exc
 
 
-def _openpyxl():  # type: ignore[no-untyped-def]
+def _openpyxl() -> Any:
     try:
         import openpyxl
     except ImportError as exc:
