@@ -287,6 +287,10 @@ def load_config(path: Path | str) -> EdgeConfig:
                     if source.folder and not source.folder.is_absolute()
                     else source.folder,
                     "files": [f if f.is_absolute() else base / f for f in source.files],
+                    "model": base / source.model if source.model and not source.model.is_absolute() else source.model,
+                    "drift": source.drift.model_copy(update={"reference": base / source.drift.reference})
+                    if source.drift and source.drift.reference and not source.drift.reference.is_absolute()
+                    else source.drift,
                 }
             )
         sources.append(source)

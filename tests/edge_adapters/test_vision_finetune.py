@@ -1,8 +1,10 @@
-"""Per-plant fine-tuning (issue 19, item 1): a small plant-B set through the real CLI.
+"""Per-plant fine-tuning and the model registry (issue 19, items 1 and 2), through the real CLI.
 
 The tuned model must beat the base on the held-out split of the same images, the split
 must keep every image on one side, and a model trained on scrambled labels is refused
-(not registered, not deployed)."""
+(not registered, not deployed). The accepted model is registered with its lineage and
+deployed; ``edge run`` records which model judged each frame; a rollback is one
+audited command, and a running camera follows it."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from qualitas.edge_adapters.vision.finetune import (
 )
 from qualitas.edge_adapters.vision.generator import CLASSES, generate_plant
 from qualitas.edge_adapters.vision.inference import MODEL_FILE, f1_scores
-from qualitas.errors import ValidationError
+from qualitas.errors import InputError, ValidationError
 
 pytest.importorskip("torch", reason="fine-tuning needs the train extra")  # CI installs it via [test]
 
@@ -52,9 +54,21 @@ def _finetune(images: Path, labels: Path, out: Path, *extra: str) -> object:
     )  # fmt: skip
 
 
-def test_finetune_improves_validation_f1_on_a_shifted_plant(plant_b: Path, tmp_path: Path) -> None:
-    result = _finetune(plant_b, plant_b / "labels.csv", tmp_path / "tuned")
+@pytest.fixture(scope="module")
+def tuned(plant_b: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One fine-tuning run, registered (approved by qe-lead) and deployed at station AOI-B."""
+    root = tmp_path_factory.mktemp("tuned")
+    result = _finetune(
+        plant_b, plant_b / "labels.csv", root / "tuned", "--approved-by", "qe-lead", "--deploy", "AOI-B",
+        "--store", str(root / "store"),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "deployed" in result.output
+    return root
+
+
+def test_finetune_improves_validation_f1_on_a_shifted_plant(plant_b: Path, tuned: Path) -> None:
+    tmp_path = tuned
     report = FinetuneReport.read(tmp_path / "tuned")
     assert report.accepted
     assert report.tuned.macro_f1 > report.base.macro_f1 + 0.05, report.summary()
@@ -122,3 +136,114 @@ def test_bad_label_row_is_named(plant_b: Path, tmp_path: Path) -> None:
     bad.write_text("file,label\nimg00000.png,pcb_ok\nimg00001.png,cracked\n")
     with pytest.raises(ValidationError, match=r"labels.csv:3: field 'label': 'cracked'"):
         load_labelled(plant_b, bad)
+
+
+EDGE = """
+run: {{id: {run}, equipment: AOI-B}}
+agent: edge-test
+series_dir: series
+sources:
+  - kind: vision
+    name: aoi
+    folder: frames
+    station: AOI-B
+    fps: 0
+"""
+
+
+def _edge_run(root: Path, run: str) -> None:
+    (root / f"{run}.yaml").write_text(EDGE.format(run=run), encoding="utf-8")
+    result = runner.invoke(
+        app, ["edge", "run", str(root / f"{run}.yaml"), "--duration", "1.5", "--store", str(root / "store")]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_registry_round_trip_edge_run_and_rollback(tuned: Path) -> None:
+    from qualitas.audit import AuditLog, file_sha256
+    from qualitas.edge_adapters.vision.registry import ModelRegistry, model_for_frame
+    from qualitas.settings import Settings
+    from qualitas.store import open_store
+
+    root = tuned
+    record = FinetuneReport.read(root / "tuned")
+    base_sha = file_sha256(MODEL_FILE)
+    tuned_sha = record.model_sha256
+    frames = root / "frames"
+    images, _ = generate_plant(6, seed=77)
+    frames.mkdir()
+    for i, img in enumerate(images):
+        from PIL import Image
+
+        Image.fromarray(img).save(frames / f"f{i}.png")
+
+    _edge_run(root, "RUN-1")  # the tuned model serves AOI-B
+    rolled = runner.invoke(
+        app,
+        ["edge", "vision", "rollback", "--station", "AOI-B", "--approved-by", "qe-lead", "--reason", "false rejects",
+         "--store", str(root / "store")],
+    )  # fmt: skip
+    assert rolled.exit_code == 0, rolled.output
+    assert f"serves {base_sha[:12]}" in rolled.output
+    _edge_run(root, "RUN-2")  # the base model again
+
+    store = open_store(root / "store")
+    try:
+        registry = ModelRegistry(store, files=None, actor="test")
+        model = registry.get(tuned_sha)
+        assert model is not None
+        assert (model.parent, model.train_sha256, model.validation_sha256) == (
+            base_sha,
+            record.train_sha256,
+            record.validation_sha256,
+        )
+        assert model.macro_f1 == pytest.approx(record.tuned.macro_f1, abs=1e-6)
+        assert model.approved_by == "qe-lead" and model.approved_at.tzinfo is not None
+        assert model.metrics is not None and model.metrics["parent_on_same_validation"]["macro_f1"] == pytest.approx(
+            record.base.macro_f1
+        )
+        assert file_sha256(model.file) == tuned_sha  # the registry keeps its own copy
+        history = registry.history("AOI-B")
+        assert [(d.seq, d.model, d.rollback_of) for d in history] == [(1, tuned_sha, None), (2, base_sha, 1)]
+        assert history[1].reason == "false rejects"
+        # every frame of each run maps to the model that judged it
+        for frame in range(1, 7):
+            assert model_for_frame(store, run_id="RUN-1", source="aoi", frame=frame) == tuned_sha
+            assert model_for_frame(store, run_id="RUN-2", source="aoi", frame=frame) == base_sha
+        assert model_for_frame(store, run_id="RUN-1", source="aoi", frame=7) is None
+    finally:
+        store.close()
+    # registration, deployment and rollback are each in the audit trail, and the trail verifies
+    trail = AuditLog(root / "audit" / "audit.jsonl", secret=Settings(store=root / "store").signing_secret())
+    actions = [r.action for r in trail.records() if r.action.startswith("vision.")]
+    assert actions == ["vision.register", "vision.register", "vision.deploy", "vision.rollback"]
+    rollback = next(r for r in trail.records() if r.action == "vision.rollback")
+    assert rollback.why == "false rejects" and rollback.before != rollback.after
+    assert trail.verify().ok
+
+
+def test_a_running_camera_follows_a_deployment(tuned: Path, tmp_path: Path) -> None:
+    from qualitas.audit import file_sha256
+    from qualitas.edge_adapters.config import VisionSource
+    from qualitas.edge_adapters.vision.registry import ModelRegistry
+    from qualitas.edge_adapters.vision.source import VisionAdapter
+    from qualitas.store import open_store
+
+    store = open_store(tmp_path / "store")
+    try:
+        registry = ModelRegistry(store, files=tmp_path / "models", actor="test")
+        base = registry.register(MODEL_FILE, approved_by="qe")
+        other = registry.register(
+            tuned / "tuned" / "model.onnx", approved_by="qe", record=FinetuneReport.read(tuned / "tuned")
+        )
+        registry.deploy(base.sha256[:10], station="S1", approved_by="qe")
+        spec = VisionSource(kind="vision", name="cam", station="S1")
+        adapter = VisionAdapter(spec, lambda s: None, store=store)
+        assert adapter.model_sha256 == base.sha256
+        registry.deploy(other.sha256, station="S1", approved_by="qe")
+        adapter.follow_deployment()
+        assert adapter.model_sha256 == other.sha256 == file_sha256(adapter.inspector.path)
+        with pytest.raises(InputError, match="not a model sha256"):
+            registry.get("xyz")
+    finally:
+        store.close()

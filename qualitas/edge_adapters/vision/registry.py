@@ -191,16 +191,20 @@ class ModelRegistry:
         return self._deploy(model.sha256, station=station, approved_by=approved_by, why=why, rollback_of=None)
 
     def rollback(self, *, station: str, approved_by: str, why: str | None = None) -> Deployment:
-        """Put back the model that served ``station`` before the current one."""
+        """Put back the model that served ``station`` before the current one (or, after
+        the station's first deployment, the current model's parent)."""
         history = self.history(station)
         if not history:
             raise NotFoundError(f"nothing is deployed at station {station!r}")
         current = history[-1]
-        previous = next((d for d in reversed(history[:-1]) if d.model != current.model), None)
+        previous = next((d.model for d in reversed(history[:-1]) if d.model != current.model), None)
+        if previous is None:  # the station's first deployment: back to the model it was derived from
+            model = self.get(current.model)
+            previous = model.parent if model is not None else None
         if previous is None:
             raise NotFoundError(f"station {station!r} has no earlier model to roll back to")
         return self._deploy(
-            previous.model,
+            previous,
             station=station,
             approved_by=approved_by,
             why=why or f"rollback of deployment {current.seq}",
