@@ -41,6 +41,7 @@ from qualitas.errors import NotFoundError, ValidationError
 from qualitas.ontology import Q, mint
 from qualitas.reasoning.trace import reverse_trace
 from qualitas.store import GraphStore, LoadResult
+from qualitas.workbench.fmea import failure_mode_iri, failure_mode_key
 
 Triple = tuple[Node, Node, Node]
 SOURCE_PREFIX = "workbench:capa:"
@@ -385,7 +386,7 @@ def effectiveness(
         return Effectiveness(modes, step.verified_at.date(), window_days, note="the CAPA names no failure mode")
     since = step.verified_at.date()
     start, end = since - dt.timedelta(days=window_days), since + dt.timedelta(days=window_days)
-    wanted = " ".join(f"<{mint('failuremode', m)}>" for m in modes)
+    wanted = " ".join(f"<{failure_mode_iri(m)}>" for m in modes)
     rows = store.select(
         f"""SELECT ?cid ?on WHERE {{ VALUES ?m {{ {wanted} }}
           ?c q:failureMode ?m ; q:complaintId ?cid ; q:receivedOn ?on .
@@ -431,7 +432,7 @@ def capa_triples(capa: Capa) -> list[Triple]:
     if capa.closed_at is not None:
         out += [(c, PROV.endedAtTime, _when(capa.closed_at)), (c, Q.closedBy, Literal(capa.closed_by or ""))]
     out += [(c, Q.addresses, mint("complaint", x)) for x in capa.complaints]
-    out += [(c, Q.failureMode, mint("failuremode", x)) for x in capa.failure_modes]
+    out += [(c, Q.failureMode, failure_mode_iri(x)) for x in capa.failure_modes]
     out += [(c, Q.concernsRun, mint("run", x)) for x in capa.runs]
     out += [(c, Q.concernsLot, mint("lot", x)) for x in capa.lots]
     for step in capa.steps:
@@ -519,7 +520,8 @@ def load_capa(store: GraphStore, capa_id: str) -> Capa:
           UNION {{ <{c}> q:concernsLot ?x BIND("lots" AS ?kind) }}
         }}"""
     ):
-        links[str(r["kind"])].append(_local(r["x"]))
+        kind = str(r["kind"])
+        links[kind].append(failure_mode_key(str(r["x"])) if kind == "modes" else _local(r["x"]))
     steps: dict[str, dict[str, object]] = {}
     for r in store.select(
         f"""SELECT ?key ?text ?by ?at ?vby ?vat ?e WHERE {{ <{c}> q:hasCapaStep ?s .
@@ -602,7 +604,7 @@ def list_capas(
     if complaint:
         filters.append(f"?c q:addresses <{mint('complaint', complaint)}> .")
     if failure_mode:
-        filters.append(f"?c q:failureMode <{mint('failuremode', failure_mode)}> .")
+        filters.append(f"?c q:failureMode <{failure_mode_iri(failure_mode)}> .")
     if step:
         filters.append(f"?c q:concernsRun/q:step <{mint('step', step)}> .")
     if product:

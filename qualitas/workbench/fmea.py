@@ -166,6 +166,23 @@ def _key(text: str) -> str:
     return quote(str(text).strip(), safe="-._~")
 
 
+_FM_PREFIX = str(ID) + "failuremode/"
+
+
+def failure_mode_iri(key: str) -> URIRef:
+    """The IRI of a library failure mode by its key: its ``q:code`` (``FM-ODOUR``, as
+    :func:`qualitas.ontology.mint` makes it) or, for a mode read from a warning letter, its
+    path under ``failuremode/`` (``nlp/leak-at-the-connector``)."""
+    return URIRef(_FM_PREFIX + "/".join(quote(part.strip(), safe="-._~") for part in key.split("/")))
+
+
+def failure_mode_key(iri: str) -> str:
+    """The inverse of :func:`failure_mode_iri`."""
+    from urllib.parse import unquote
+
+    return "/".join(unquote(part) for part in str(iri)[len(_FM_PREFIX) :].split("/"))
+
+
 def fmea_iri(fmea_id: str) -> URIRef:
     return ID["fmea/" + _key(fmea_id)]
 
@@ -270,7 +287,7 @@ def fmea_triples(fmea: Fmea, links: Links | None = None) -> list[Triple]:
             (cause, Q.name, _lit(chain.failure_cause)),
         ]
         if chain.failure_mode_code:  # the library's failure mode: complaints and warning letters meet it
-            out.append((c, Q.failureMode, mint("failuremode", chain.failure_mode_code)))
+            out.append((c, Q.failureMode, failure_mode_iri(chain.failure_mode_code)))
         else:
             mode = URIRef(f"{c}/mode")
             out += [(c, Q.failureMode, mode), (mode, RDF.type, Q.FailureMode), (mode, Q.name, _lit(chain.failure_mode))]
@@ -339,10 +356,10 @@ def control_plan_triples(fmea_id: str, item: ControlPlanItem) -> list[Triple]:
 # ---------------------------------------------------------------- links, save, read back
 
 _LINKED = (
-    ("step_code", "step", "q:ProcessStep", "process step"),
-    ("parameter", "parameter", "q:ProcessParameter", "process parameter"),
-    ("equipment", "equipment", "q:Equipment", "equipment"),
-    ("failure_mode_code", "failuremode", "q:FailureMode", "failure mode"),
+    ("step_code", lambda k: mint("step", k), "q:ProcessStep", "process step"),
+    ("parameter", lambda k: mint("parameter", k), "q:ProcessParameter", "process parameter"),
+    ("equipment", lambda k: mint("equipment", k), "q:Equipment", "equipment"),
+    ("failure_mode_code", failure_mode_iri, "q:FailureMode", "failure mode"),
 )
 
 
@@ -366,12 +383,12 @@ def resolve_links(store: GraphStore, fmea: Fmea, *, where: Mapping[str, str] | N
         if not found:
             raise ValidationError(f"item {fmea.item!r}: no product or part with that number in the graph", field="item")
         item = product if str(product) in found else part
-    for attr, kind, cls, label in _LINKED:
+    for attr, to_iri, cls, label in _LINKED:
         keys = {getattr(c, attr) for c in fmea.chains if getattr(c, attr)}
-        known = _existing(store, (str(mint(kind, k)) for k in keys), cls)
+        known = _existing(store, (str(to_iri(k)) for k in keys), cls)
         for chain in fmea.chains:
             key = getattr(chain, attr)
-            if key and str(mint(kind, key)) not in known:
+            if key and str(to_iri(key)) not in known:
                 at = where.get(chain.row, f"row {chain.row}")
                 raise ValidationError(
                     f"{at}, field {attr}: unknown {label} {key!r} (no {cls} with that key in the graph)",
@@ -549,7 +566,7 @@ def load_fmea(store: GraphStore, fmea_id: str) -> Fmea:
                 item_function=str(r.get("if", "")),
                 step_function=str(r.get("sf", "")),
                 element_function=str(r.get("ef", "")),
-                failure_mode_code=_local(r["fm"]) if library else None,
+                failure_mode_code=failure_mode_key(str(r["fm"])) if library else None,
                 parameter=_local(r["param"]) if "param" in r else None,
                 equipment=_local(r["elEq"]) if "elEq" in r else None,
                 actions=tuple(a for _, a in sorted(actions.get(str(r["c"]), []), key=lambda x: x[0])),
@@ -634,7 +651,7 @@ def list_fmeas(
     if step:
         filters.append(f"?f q:analysesStep <{mint('step', step)}> .")
     if failure_mode:
-        filters.append(f"?f q:hasFailureChain/q:failureMode <{mint('failuremode', failure_mode)}> .")
+        filters.append(f"?f q:hasFailureChain/q:failureMode <{failure_mode_iri(failure_mode)}> .")
     rows = store.select(
         f"""SELECT ?f ?id ?kind ?title ?item (GROUP_CONCAT(DISTINCT ?stepCode; SEPARATOR=" ") AS ?steps)
                    (COUNT(DISTINCT ?c) AS ?n)
@@ -677,6 +694,8 @@ __all__ = [
     "OptimisationAction",
     "check_fmea",
     "control_plan_items",
+    "failure_mode_iri",
+    "failure_mode_key",
     "fmea_triples",
     "list_fmeas",
     "load_fmea",

@@ -52,6 +52,8 @@ from qualitas.workbench.fmea import (
     FailureChain,
     Fmea,
     OptimisationAction,
+    failure_mode_iri,
+    failure_mode_key,
     make_chain,
 )
 
@@ -170,17 +172,23 @@ class FailureType:
 
 
 def failure_library(store: GraphStore) -> list[FailureType]:
-    """The failure mode library: every q:FailureMode with a code, with its complaints."""
+    """The failure mode library: every q:FailureMode of the graph, with its complaints:
+    those with a code (complaints, our own library) and those read from warning letters
+    (keyed by their path, ``nlp/<slug>``, named by their label)."""
     rows = store.select(
-        """SELECT ?code ?name (GROUP_CONCAT(?cid; SEPARATOR=" ") AS ?complaints) WHERE {
-          ?m a q:FailureMode ; q:code ?code . OPTIONAL { ?m q:name ?name }
+        """SELECT ?m ?name ?label (GROUP_CONCAT(?cid; SEPARATOR=" ") AS ?complaints) WHERE {
+          ?m a q:FailureMode . OPTIONAL { ?m q:name ?name } OPTIONAL { ?m rdfs:label ?label }
           OPTIONAL { ?c q:failureMode ?m ; q:complaintId ?cid }
-        } GROUP BY ?code ?name ORDER BY ?code"""
+          FILTER(STRSTARTS(STR(?m), "https://w3id.org/qualitas/id/failuremode/"))
+          FILTER NOT EXISTS { ?chain q:failureMode ?m ; a q:FailureChain . FILTER(STRSTARTS(STR(?m), STR(?chain))) }
+        } GROUP BY ?m ?name ?label"""
     )
-    return [
-        FailureType(str(r["code"]), str(r.get("name", r["code"])), tuple(sorted(str(r.get("complaints", "")).split())))
-        for r in rows
-    ]
+    out = {}
+    for r in rows:
+        key = failure_mode_key(str(r["m"]))
+        name = str(r.get("name") or r.get("label") or key)
+        out[key] = FailureType(key, name, tuple(sorted(set(str(r.get("complaints", "")).split()))))
+    return [out[k] for k in sorted(out)]
 
 
 def process_steps(store: GraphStore) -> list[tuple[str, str]]:
@@ -283,7 +291,7 @@ def _add_trace_findings(
     store: GraphStore, step: str, failure_mode: str, proposals: dict[str, Proposal], specs: dict[str, Any]
 ) -> None:
     rows = store.select(
-        f"SELECT ?cid WHERE {{ ?c q:failureMode <{mint('failuremode', failure_mode)}> ; q:complaintId ?cid }} "
+        f"SELECT ?cid WHERE {{ ?c q:failureMode <{failure_mode_iri(failure_mode)}> ; q:complaintId ?cid }} "
         "ORDER BY ?cid"
     )
     for r in rows:

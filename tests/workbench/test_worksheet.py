@@ -15,7 +15,7 @@ from qualitas.errors import ValidationError
 from qualitas.store import GraphStore
 from qualitas.workbench.fmea import Fmea, load_fmea
 from qualitas.workbench.worksheet import HEADERS, read_worksheet, save_imported, write_worksheet
-from tests.workbench.stores import demo_store
+from tests.workbench.stores import REPO, demo_store
 
 HEAD = [
     "FMEA ID",
@@ -375,3 +375,55 @@ def test_a_changed_worksheet_replaces_an_fmea_only_when_asked(demo: tuple[GraphS
     assert store.snapshot() == before
     assert save_imported(store, changed, agent="tests", audit=trail, replace=True).status == "replaced"
     assert load_fmea(store, "PFMEA-REPLACE").chains[2].occurrence == 3
+
+
+def test_failure_modes_read_from_warning_letters_are_in_the_library_and_linkable(
+    demo: tuple[GraphStore, AuditLog],
+) -> None:
+    from qualitas.ingest.nlp import extract_file
+    from qualitas.ingest.nlp._graph import load_letter
+    from qualitas.workbench.fmea import list_fmeas
+    from qualitas.workbench.wizard import failure_library
+
+    store, trail = demo
+    letter = extract_file(REPO / "tests" / "fixtures" / "warning_letters" / "acrostak-schweiz-ag-668948-10312023.txt")
+    load_letter(store, letter, agent="tests")
+    library = {f.code: f for f in failure_library(store)}
+    assert library["nlp/vessel-damage"].name == "vessel damage"
+    assert library["FM-ODOUR"].complaints == ("CMP-2025-0057",)
+    line = [
+        "DFMEA-CATH",
+        "DFMEA",
+        "Catheter DFMEA",
+        "",
+        "10",
+        "Catheter",
+        "Balloon",
+        "",
+        "Tip",
+        "",
+        "Vessel wall injured",
+        "9",
+        "vessel damage",
+        "nlp/vessel-damage",
+        "Tip edge too sharp",
+        "",
+        "",
+        "Edge radius drawing tolerance",
+        "3",
+        "Tip radius inspection",
+        "4",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
+    imported = read_worksheet(_csv([line]), format="csv")
+    save_imported(store, imported, agent="tests", audit=trail)
+    assert load_fmea(store, "DFMEA-CATH") == imported.fmea
+    assert [f.id for f in list_fmeas(store, failure_mode="nlp/vessel-damage")] == ["DFMEA-CATH"]
+    assert store.ask(
+        """ASK { ?f q:code "DFMEA-CATH" ; q:hasFailureChain/q:failureMode ?m . ?letter q:reportsFailureMode ?m }"""
+    )
