@@ -340,7 +340,12 @@ class BoltStore:
                         batch=new.graph,
                     )
                     text = "".join(str(c["nt"]) for c in chunks)
-                    self._replica.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+                    # parse() keeps blank node labels (Store.load would mint new ones), so
+                    # the replica's blank nodes are the property graph's bnode:// nodes.
+                    self._replica.extend(
+                        ox.Quad(t.subject, t.predicate, t.object, graph)
+                        for t in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)
+                    )
                 self._apply(new=new, old=old)
             meta = self._read(
                 "MATCH (m:QualitasMeta {id: 'store'}) RETURN m.generation AS g, m.triples AS t, m.batches AS b",
