@@ -454,6 +454,8 @@ class WorkbenchMutation:
         complaint_id: str | None = None,
         title: str | None = None,
         failure_modes: list[str] | None = None,
+        runs: list[str] | None = None,
+        lots: list[str] | None = None,
         reason: str | None = None,
     ) -> Capa:
         def run(store: GraphStore, who: str, role: str | None, audit: Any) -> Any:
@@ -468,6 +470,8 @@ class WorkbenchMutation:
                     title=title,
                     by=who,
                     failure_modes=failure_modes or (),
+                    runs=runs or (),
+                    lots=lots or (),
                 )
             capas.save_capa(store, capa, agent=who, change="open", audit=audit, role=role, why=reason, expect_new=True)
             return capa

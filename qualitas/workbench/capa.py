@@ -475,10 +475,12 @@ def save_capa(
     why: str | None = None,
     expect_new: bool = False,
 ) -> LoadResult:
-    """Write the CAPA as one batch with its audit record ``workbench.capa.<change>``."""
+    """Write the CAPA as one batch with its audit record ``workbench.capa.<change>``; the
+    complaints, failure modes, runs and lots it names must be in the graph."""
     source = SOURCE_PREFIX + capa.id
     if expect_new and store.ask(f"ASK {{ <{capa_iri(capa.id)}> a q:CAPA }}"):
         raise ValidationError(f"CAPA {capa.id} exists already", field="id")
+    check_links(store, capa)
     triples = capa_triples(capa)
     sha = hashlib.sha256("\n".join(sorted(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples)).encode())
     with audited_load(
@@ -494,6 +496,28 @@ def save_capa(
         result = store.load_triples(triples, source=source, sha256=sha.hexdigest(), agent=agent, format="workbench")
         done.results = [result]
     return result
+
+
+_LINKS = (
+    ("complaints", lambda k: mint("complaint", k), "q:Complaint", "complaint"),
+    ("failure_modes", failure_mode_iri, "q:FailureMode", "failure mode"),
+    ("runs", lambda k: mint("run", k), "q:ProductionRun", "production run"),
+    ("lots", lambda k: mint("lot", k), "q:Lot", "lot"),
+)
+
+
+def check_links(store: GraphStore, capa: Capa) -> None:
+    """Every complaint, failure mode, run and lot the CAPA names exists (ValidationError naming it)."""
+    for field_name, to_iri, cls, label in _LINKS:
+        keys = getattr(capa, field_name)
+        if not keys:
+            continue
+        wanted = " ".join(f"<{to_iri(k)}>" for k in keys)
+        rows = store.select(f"SELECT ?x WHERE {{ VALUES ?x {{ {wanted} }} ?x a {cls} }}")
+        known = {str(r["x"]) for r in rows}
+        for key in keys:
+            if str(to_iri(key)) not in known:
+                raise ValidationError(f"CAPA {capa.id}, field {field_name}: unknown {label} {key!r}", field=field_name)
 
 
 def _local(value: object) -> str:
@@ -643,6 +667,7 @@ __all__ = [
     "Effectiveness",
     "RootCauseCandidate",
     "capa_from_complaint",
+    "check_links",
     "close_capa",
     "effectiveness",
     "list_capas",

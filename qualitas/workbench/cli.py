@@ -492,6 +492,8 @@ def capa_new(
     title: Annotated[str | None, typer.Option("--title")] = None,
     capa_id: Annotated[str | None, typer.Option("--id", help="Default: the next CAPA-YYYY-NNN.")] = None,
     mode: Annotated[list[str] | None, typer.Option("--mode", help="Failure mode code (without --complaint).")] = None,
+    run: Annotated[list[str] | None, typer.Option("--run", help="Production run id (without --complaint).")] = None,
+    lot: Annotated[list[str] | None, typer.Option("--lot", help="Lot number (without --complaint).")] = None,
     at: AtOpt = None,
     reason: ReasonOpt = None,
     json_out: JsonOpt = False,
@@ -520,6 +522,8 @@ def capa_new(
                     by=agent,
                     at=when,
                     failure_modes=mode or (),
+                    runs=run or (),
+                    lots=lot or (),
                 )
             save_capa(store, capa, agent=agent, change="open", audit=_trail(settings), why=reason, expect_new=True)
         _print_capa(capa, json_out)

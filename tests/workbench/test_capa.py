@@ -160,6 +160,35 @@ def test_d4_needs_a_confirmed_root_cause_and_rules_hold_for_5why_and_pdca() -> N
         new_capa("C-4", method="6S", title="t", by="a")
 
 
+def test_a_capa_links_only_what_is_in_the_graph(demo: tuple[GraphStore, AuditLog]) -> None:
+    store, trail = demo
+    capa = new_capa(
+        "CAPA-T-LOT",
+        method="PDCA",
+        title="Formation lot check",
+        by="a",
+        at=at("2025-02-01"),
+        runs=["FM-240802-12"],
+        lots=["CL-240802-A"],
+        failure_modes=["FM-ODOUR"],
+    )
+    save_capa(store, capa, agent="a", change="open", audit=trail, expect_new=True)
+    assert "CAPA-T-LOT" in [c.id for c in list_capas(store, step="CELL-S30")]
+    before = store.snapshot()
+    for field, value in (
+        ("runs", ["FM-NOPE"]),
+        ("lots", ["LOT-NOPE"]),
+        ("failure_modes", ["FM-NOPE"]),
+        ("complaints", ["CMP-NOPE"]),
+    ):
+        bad = new_capa("CAPA-T-BAD", method="8D", title="t", by="a", at=at("2025-02-01"), **{field: value})
+        with pytest.raises(ValidationError, match=rf"CAPA CAPA-T-BAD, field {field}: unknown .*'{value[0]}'"):
+            save_capa(store, bad, agent="a", change="open", audit=trail, expect_new=True)
+    assert store.snapshot() == before
+    with pytest.raises(ValidationError, match="CAPA CAPA-T-LOT exists already"):
+        save_capa(store, capa, agent="a", change="open", audit=trail, expect_new=True)
+
+
 def test_cli_opens_an_8d_from_the_complaint_and_refuses_d8(tmp_path: Path) -> None:
     env = {**os.environ, "QUALITAS_STORE": str(tmp_path / "store")}
 
