@@ -58,9 +58,9 @@ changed. Reverse trace and recall scope walk the lineage on the server in Cypher
 
 What scales and what does not: writes, constraint lookups and the lineage walks run
 on the server and scale with it (a Neo4j cluster, Aura). The replica costs each
-serving process memory in proportion to the whole graph (about 2.5 times the N-Triples
-size: each triple is held in its batch graph and in the union) and a full read of
-the chunks at start-up, so this backend suits graphs up to some 10⁷ triples per
+serving process memory in proportion to the whole graph (measured: 75 MB and 0.8 s to
+open for 95,000 triples, about 5 times their N-Triples size: each triple is held in its
+batch graph and in the union) and a full read of the chunks at start-up, so this backend suits graphs up to some 10⁷ triples per
 process; a 10⁹-triple graph needs reads that fetch a bounded neighbourhood instead,
 which this version does not do.
 
