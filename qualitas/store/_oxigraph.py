@@ -31,8 +31,10 @@ bulk loader writes sorted files straight into RocksDB, outside any transaction, 
 live data is written by it too, and the all-or-nothing guarantee comes from the order
 of the steps and a commit-intent flag kept in the store:
 
-1. the file is read in chunks cut at line ends (N-Triples has one triple per line);
-   each chunk is bulk-loaded into the batch graph, and only once that has returned,
+1. the file is copied in chunks cut at line ends (N-Triples has one triple per line)
+   into ``qualitas-bulk-chunks/`` in the store's directory (hashed on the way; one
+   block of memory whatever the file's size); each chunk is bulk-loaded into the
+   batch graph, and only once that has returned,
    into the default graph; two workers take these loads in order, so that the next
    chunks go into the batch graph while one goes into the default graph (Oxigraph's
    loader uses one core per call). So whatever the default graph gained is in the
@@ -79,8 +81,11 @@ import datetime as dt
 import decimal
 import hashlib
 import io
+import itertools
 import logging
 import re
+import shutil
+import tempfile
 import threading
 import time
 import typing
@@ -114,6 +119,10 @@ CHUNK_BYTES = 8 << 20
 #: How long a read-only open waits for a bulk load's live phase to end.
 BUSY_WAIT_S = 10.0
 _PENDING = f"{_Q}pendingBatch"
+#: Where the bulk way keeps the chunks it loads (in the store's directory, so that an
+#: open for writing deletes what a killed load left).
+_CHUNK_DIR = "qualitas-bulk-chunks"
+_BLOCK = 1 << 20
 #: The bulk way counts the live triples by scanning the default graph while the store
 #: holds at most this many times the batch's triples, else by a lookup per batch triple
 #: (a scan costs about a tenth of a lookup per triple).
@@ -170,23 +179,42 @@ def _scan_file(path: Path) -> tuple[str, bool]:
     return digest.hexdigest(), blank
 
 
-def _chunks(fh: typing.IO[bytes], size: int) -> Iterator[bytes]:
-    """``fh`` in pieces of about ``size`` bytes, each ending at a line end (CR or LF),
-    which in N-Triples is always between two statements."""
-    rest = b""
-    while True:
-        block = fh.read(size)
-        if not block:
-            if rest:
-                yield rest
+def _chunk_files(fh: typing.IO[bytes], into: Path, size: int, digest: typing.Any) -> Iterator[tuple[Path, int, int]]:
+    """Copies of ``fh`` in ``into``, in pieces of about ``size`` bytes, each ending at a
+    line end (CR or LF), which in N-Triples is always between two statements: (file,
+    bytes, line feeds). ``digest`` is fed every byte. One block of ``_BLOCK`` bytes is
+    in memory at a time, whatever the size of the file. A blank node label (the scan
+    found none) means the file changed: InputError."""
+    block, tail, eof = b"", b"", False
+    for n in itertools.count():
+        target = into / f"chunk-{n:06d}.nt"
+        written = lines = 0
+        with target.open("wb") as out:
+            while True:
+                if not block:
+                    block = fh.read(_BLOCK)
+                    if not block:
+                        eof = True
+                        break
+                    digest.update(block)
+                    if b"_:" in tail + block[:1] or b"_:" in block:
+                        raise InputError(f"{fh.name}: the file changed while it was loading", file=str(fh.name))
+                    tail = block[-1:]
+                start = max(0, size - written)
+                ends = [i for i in (block.find(b"\n", start), block.find(b"\r", start)) if i >= 0]
+                piece = block[: min(ends) + 1] if ends else block
+                block = block[len(piece) :]
+                out.write(piece)
+                written += len(piece)
+                lines += piece.count(b"\n")
+                if ends:
+                    break
+        if written:
+            yield target, written, lines
+        else:
+            target.unlink()
+        if eof:
             return
-        block = rest + block
-        cut = max(block.rfind(b"\n"), block.rfind(b"\r"))
-        if cut < 0:
-            rest = block
-            continue
-        rest = block[cut + 1 :]
-        yield block[: cut + 1]
 
 
 class _Gate:
@@ -701,22 +729,22 @@ class OxigraphStore:
         digest = hashlib.sha256()
         nt = ox.RdfFormat.N_TRIPLES
         lines = loaded = live_bytes = 0
-        into_graph: collections.deque[tuple[concurrent.futures.Future[float], bytes]] = collections.deque()
-        into_live: collections.deque[tuple[concurrent.futures.Future[float], int]] = collections.deque()
+        into_graph: collections.deque[tuple[concurrent.futures.Future[float], Path, int]] = collections.deque()
+        into_live: collections.deque[tuple[concurrent.futures.Future[float], Path, int]] = collections.deque()
 
-        def graph_load(chunk: bytes, first_line: int) -> float:
+        def graph_load(chunk: Path, first_line: int) -> float:
             clock = time.perf_counter()
             try:
-                self._store.bulk_load(chunk, format=nt, to_graph=graph)
+                self._store.bulk_load(path=chunk, format=nt, to_graph=graph)
             except SyntaxError as exc:
                 line = first_line + exc.lineno - 1 if exc.lineno else None
                 raise ParseError(_syntax_message(exc), file=path, line=line) from exc
             return time.perf_counter() - clock
 
-        def live_load(chunk: bytes) -> float:
+        def live_load(chunk: Path) -> float:
             clock = time.perf_counter()
             # Parsed and checked already by the batch graph's load of the same bytes.
-            self._store.bulk_load(chunk, format=nt, lenient=True)
+            self._store.bulk_load(path=chunk, format=nt, lenient=True)
             return time.perf_counter() - clock
 
         def report() -> None:
@@ -725,50 +753,56 @@ class OxigraphStore:
 
         def live_done() -> None:
             nonlocal live_bytes
-            future, size = into_live.popleft()
+            future, chunk, size = into_live.popleft()
             profile.live += future.result()
+            chunk.unlink()
             live_bytes += size
             report()
 
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="qualitas-bulk-load")
-        try:
-            with path.open("rb") as fh:
-                chunks = _chunks(fh, CHUNK_BYTES)
-                more = True
-                while more or into_graph:
-                    while more and len(into_graph) < 2:
-                        chunk = next(chunks, None)
-                        if chunk is None:
-                            more = False
-                            break
-                        digest.update(chunk)
-                        if b"_:" in chunk:  # the file changed since it was scanned
-                            raise InputError(f"{path}: the file changed while it was loading", file=str(path))
-                        into_graph.append((pool.submit(graph_load, chunk, lines + 1), chunk))
-                        lines += chunk.count(b"\n")
-                    if not into_graph:
+        scratch = contextlib.ExitStack()
+        if self.path is None:
+            into = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="qualitas-bulk-")))
+        else:
+            into = self.path / _CHUNK_DIR
+            shutil.rmtree(into, ignore_errors=True)
+            into.mkdir()
+            scratch.callback(shutil.rmtree, into, ignore_errors=True)
+        # Run first on the way out: a load that has begun cannot be stopped, so it ends
+        # before its chunk goes; whatever it wrote is undone with the rest.
+        scratch.callback(pool.shutdown, wait=True, cancel_futures=True)
+        with scratch, path.open("rb") as fh:
+            chunks = _chunk_files(fh, into, CHUNK_BYTES, digest)
+            more = True
+            while more or into_graph:
+                while more and len(into_graph) < 2:
+                    piece = next(chunks, None)
+                    if piece is None:
+                        more = False
                         break
-                    future, chunk = into_graph.popleft()
-                    profile.batch_graph += future.result()
-                    profile.chunks += 1
-                    loaded += len(chunk)
-                    if not live_bytes and not into_live:
-                        live.enter_context(self._gate.write())
-                        self._generation += 1
-                        live.callback(self._end_live)
-                        self._store.update(
-                            f"INSERT DATA {{ GRAPH <{_META}> {{ <{_META}> <{_PENDING}> <{graph.value}> }} }}"
-                        )
-                        self._flush()
-                    into_live.append((pool.submit(live_load, chunk), len(chunk)))
-                    while into_live and (into_live[0][0].done() or len(into_live) > 2):
-                        live_done()
-                    report()
+                    chunk, size, feeds = piece
+                    into_graph.append((pool.submit(graph_load, chunk, lines + 1), chunk, size))
+                    lines += feeds
+                if not into_graph:
+                    break
+                future, chunk, size = into_graph.popleft()
+                profile.batch_graph += future.result()
+                profile.chunks += 1
+                loaded += size
+                if not live_bytes and not into_live:
+                    live.enter_context(self._gate.write())
+                    self._generation += 1
+                    live.callback(self._end_live)
+                    self._store.update(
+                        f"INSERT DATA {{ GRAPH <{_META}> {{ <{_META}> <{_PENDING}> <{graph.value}> }} }}"
+                    )
+                    self._flush()
+                into_live.append((pool.submit(live_load, chunk), chunk, size))
+                while into_live and (into_live[0][0].done() or len(into_live) > 2):
+                    live_done()
+                report()
             while into_live:
                 live_done()
-        finally:
-            # A load that has begun cannot be stopped; whatever it wrote is undone with the rest.
-            pool.shutdown(wait=True, cancel_futures=True)
         if digest.hexdigest() != sha256:
             raise InputError(f"{path}: the file changed while it was loading", file=str(path))
         if progress is not None:
@@ -874,14 +908,16 @@ class OxigraphStore:
                 self._store.remove_graph(graph)
 
     def _remove_bulk_leftovers(self) -> None:
-        """Delete the SST files of an interrupted ``bulk_load``. RocksDB moves the
-        ones it ingests into the store under its own names, so a ``bulk-*.sst`` left in
-        the directory belongs to no one; only the holder of the write lock runs this."""
+        """Delete the SST files of an interrupted ``bulk_load``, and the chunks of an
+        interrupted bulk way. RocksDB moves the SST files it ingests into the store under
+        its own names, so a ``bulk-*.sst`` left in the directory belongs to no one; only
+        the holder of the write lock runs this."""
         if self.path is None:
             return
         for leftover in self.path.glob("bulk-*.sst"):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+        shutil.rmtree(self.path / _CHUNK_DIR, ignore_errors=True)
 
     def _settle(self) -> None:
         """Undo a bulk load that set the pending flag and did not commit: delete from the
