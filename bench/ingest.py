@@ -1,17 +1,36 @@
-"""Ingest throughput per format, against rdflib parsing the equivalent Turtle.
+"""Ingest throughput: bulk N-Triples into the store on disk, and each tabular format,
+against rdflib in the same process.
 
-For each format, generate a file of ``--rows`` records, load it with the ingest parser
-into an in-memory Oxigraph store (``execute``: parse, validate, one transaction), and
-compare triples/s with rdflib parsing the same triples serialised as Turtle into a
-``Graph`` (parse + add). Prints a table with the ratio (>1: ingest is faster).
+**Bulk** (``--units``, default 35,000: ~1M triples): the scaled demo data set as
+N-Triples, loaded by ``OxigraphStore.load_file`` into a new store on disk (the bulk way:
+batch graph, live data, PROV-O metadata, all or nothing), against
+``rdflib.Graph().parse`` of the same file (parse + add, in memory). Prints triples/s,
+wall clock and CPU seconds of both, the ratio, and where the store's time went (its
+``BulkProfile``: scan, pipeline with the batch-graph and live stages, count, commit).
+``--transactional`` also loads the same file the transactional way (as Turtle: batch
+graph, then one SPARQL update copying it into the live data), the way every file
+loaded before issue 15. ``--json PATH`` writes ``load_triples_per_s`` and
+``load_ratio_rdflib`` (and the rest) for ``make bench``.
 
-    python bench/ingest.py --rows 20000
+**Formats** (``--rows``, default 20,000): for each format, generate a file of that many
+records, load it with the ingest parser into an in-memory Oxigraph store (``execute``:
+parse, validate, one transaction), and compare triples/s with rdflib parsing the same
+triples serialised as Turtle into a ``Graph`` (parse + add). Prints a table with the
+ratio (>1: ingest is faster). ``--skip-formats`` leaves this part out.
+
+    python bench/ingest.py --units 35000 --rows 20000 [--transactional] [--json PATH]
+
+The figures depend on the machine and on what else runs on it: the load average at
+the start and at the end is printed (and written) with them.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,6 +38,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
+from qualitas.demo.scale import generate
 from qualitas.ingest import FORMATS
 from qualitas.ingest._core import Source
 from qualitas.ingest.bom import triples as bom_triples
@@ -26,7 +46,7 @@ from qualitas.ingest.complaints import triples as complaint_triples
 from qualitas.ingest.epcis import triples as epcis_triples
 from qualitas.ingest.mes import run_triples
 from qualitas.ingest.test_reports import report_triples
-from qualitas.store import open_store
+from qualitas.store import OxigraphStore, open_store
 
 
 def bom(path: Path, rows: int) -> Path:
@@ -103,16 +123,103 @@ CASES: dict[str, tuple[Callable[[Path, int], Path], str, Callable]] = {  # type:
 }
 
 
+def _timed(call: Callable[[], object]) -> tuple[object, float, float]:
+    """``call()``, its wall-clock seconds and this process's CPU seconds (all threads)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = call()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bulk(units: int, *, transactional: bool) -> dict[str, object]:
+    """Bulk N-Triples: the store's load against rdflib's, in this process."""
+    figures: dict[str, object] = {"load_avg_1m_at_start": round(os.getloadavg()[0], 2)}
+    with tempfile.TemporaryDirectory(prefix="qualitas-bench-ingest-") as tmp:
+        data = Path(tmp) / "data.nt"
+        stats = generate(units=units, out=data)
+        size_mb = data.stat().st_size / 2**20
+        print(f"bulk: {data.name}, {size_mb:.0f} MB, {stats.triples:,} lines, {units:,} units")
+        store = OxigraphStore(Path(tmp) / "store")
+        result, ox_wall, ox_cpu = _timed(lambda: store.load_file(data, agent="bench"))
+        triples = result.triples  # type: ignore[attr-defined]
+        profile = store.last_bulk_profile
+        assert profile is not None, "the file did not go the bulk way"
+        assert store.triple_count() == triples
+        store.close()
+        shutil.rmtree(Path(tmp) / "store")
+        print(
+            f"  oxigraph, bulk way: {triples:,} triples in {ox_wall:.1f} s ({triples / ox_wall:,.0f} triples/s), "
+            f"{ox_cpu:.1f} s CPU"
+        )
+        phases = {k: round(v, 2) if isinstance(v, float) else v for k, v in dataclasses.asdict(profile).items()}
+        print(
+            f"    scan {profile.scan:.2f} s | pipeline {profile.pipeline:.2f} s ({profile.chunks} chunks; "
+            f"batch graph {profile.batch_graph:.2f} s and live {profile.live:.2f} s, overlapping) | "
+            f"count {profile.count:.2f} s ({profile.counted_by}) | commit {profile.commit:.2f} s | "
+            f"CPU {profile.cpu:.2f} s"
+        )
+        figures.update(
+            load_triples_per_s=round(triples / ox_wall),
+            load_cpu_triples_per_s=round(triples / ox_cpu),
+            load_s=round(ox_wall, 2),
+            load_cpu_s=round(ox_cpu, 2),
+            load_triples=triples,
+            load_file_mb=round(size_mb, 1),
+            load_phases_s=phases,
+        )
+        if transactional:
+            turtle = data.rename(data.with_suffix(".ttl"))
+            store = OxigraphStore(Path(tmp) / "store-tx")
+            _, tx_wall, tx_cpu = _timed(lambda: store.load_file(turtle, agent="bench"))
+            store.close()
+            shutil.rmtree(Path(tmp) / "store-tx")
+            data = turtle.rename(data)
+            print(
+                f"  oxigraph, transactional way: {tx_wall:.1f} s ({triples / tx_wall:,.0f} triples/s), "
+                f"{tx_cpu:.1f} s CPU; bulk way {tx_wall / ox_wall:.2f}x faster"
+            )
+            figures.update(
+                load_transactional_triples_per_s=round(triples / tx_wall), load_transactional_s=round(tx_wall, 2)
+            )
+        graph, rdf_wall, rdf_cpu = _timed(lambda: Graph().parse(data, format="nt"))
+        rdf_triples = len(graph)  # type: ignore[arg-type]
+        del graph
+        print(
+            f"  rdflib parse+add: {rdf_triples:,} triples in {rdf_wall:.1f} s ({rdf_triples / rdf_wall:,.0f} "
+            f"triples/s), {rdf_cpu:.1f} s CPU"
+        )
+        print(f"  ratio rdflib / oxigraph: {rdf_wall / ox_wall:.2f}x wall clock, {rdf_cpu / ox_cpu:.2f}x CPU")
+        figures.update(
+            load_ratio_rdflib=round(rdf_wall / ox_wall, 2),
+            load_ratio_rdflib_cpu=round(rdf_cpu / ox_cpu, 2),
+            rdflib_triples_per_s=round(rdf_triples / rdf_wall),
+        )
+    figures["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    print(f"  load average {figures['load_avg_1m_at_start']} at the start, {figures['load_avg_1m_at_end']} at the end")
+    return figures
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--units", type=int, default=35_000, help="bulk N-Triples: units of the scaled demo data")
+    parser.add_argument("--transactional", action="store_true", help="also load the bulk file the transactional way")
+    parser.add_argument("--skip-formats", action="store_true", help="only the bulk N-Triples part")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the bulk figures to PATH as JSON")
     args = parser.parse_args()
+    figures = bulk(args.units, transactional=args.transactional)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if not args.skip_formats:
+        formats(args.rows)
+
+
+def formats(rows_wanted: int) -> None:
     print(f"{'format':<12} {'rows':>7} {'triples':>9} {'ingest t/s':>11} {'rdflib t/s':>11} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, (make, filename, to_triples) in CASES.items():
             # rdflib's Turtle parser slows down more than linearly on EPCIS-sized
             # documents (hundreds of thousands of fragment IRIs), so EPCIS runs at 1/10.
-            rows = args.rows // 10 if name == "epcis" else args.rows
+            rows = rows_wanted // 10 if name == "epcis" else rows_wanted
             path = make(Path(tmp) / filename, rows)
             with open_store(None) as store:
                 start = time.perf_counter()
@@ -126,9 +233,7 @@ def main() -> None:
             Graph().parse(data=turtle, format="turtle")
             rdflib_s = time.perf_counter() - start
             ours, theirs = result.triples / ingest_s, len(graph) / rdflib_s
-            print(
-                f"{name:<12} {rows:>7} {result.triples:>9} {ours:>11,.0f} {theirs:>11,.0f} {ours / theirs:>6.2f}"
-            )
+            print(f"{name:<12} {rows:>7} {result.triples:>9} {ours:>11,.0f} {theirs:>11,.0f} {ours / theirs:>6.2f}")
 
 
 if __name__ == "__main__":
