@@ -263,6 +263,12 @@ class _Http:
                 "check QUALITAS_STORE_USER / QUALITAS_STORE_PASSWORD"
                 + ("" if self.connection.user else " (none is set)")
             )
+        if response.status_code >= 400 and "SR325" in response.text:
+            raise StoreError(
+                f"store {self.connection.safe_url}: Virtuoso refused the batch as one transaction (SR325: its log "
+                "entry is over [Parameters] TransactionAfterImageLimit); raise that limit in virtuoso.ini (the "
+                "default, 50,000,000, is too small for a batch of a million triples), or load smaller files"
+            )
         if response.status_code >= 400:
             raise StoreError(
                 f"store {self.connection.safe_url}: {what} refused (HTTP {response.status_code}): "

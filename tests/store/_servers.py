@@ -150,7 +150,9 @@ ThreadsPerQuery = 2
 AsyncQueueMaxThreads = 10
 NumberOfBuffers = 20000
 MaxDirtyBuffers = 15000
-MaxQueryMem = 500M
+MaxQueryMem = 1G
+; a batch's switch is one transaction: its log entry must fit (the default, 50 MB, is ~300,000 triples)
+TransactionAfterImageLimit = 1500000000
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http_port}
