@@ -76,7 +76,8 @@ class StoreError(QualitasError):
 
 
 class StoreBusyError(StoreError):
-    """Another process (e.g. ``qualitas serve``) holds the store open for writing."""
+    """Another process (e.g. ``qualitas serve``) holds the store open for writing, or, for a
+    read-only open, is in the middle of a bulk load."""
 
 
 class AuthenticationError(QualitasError):
