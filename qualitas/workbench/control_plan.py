@@ -306,6 +306,9 @@ def control_plan_xlsx(items: list[ControlPlanItem], *, step: str, title: str) ->
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in as_rows(items):
         sheet.append(list(row.values()))
+    from qualitas.workbench.worksheet import text_only
+
+    text_only(sheet)
     for r in sheet.iter_rows(min_row=4):
         for cell in r:
             cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -414,6 +414,7 @@ def write_worksheet(fmea: Fmea, *, format: str) -> bytes:
     sheet.append(list(HEADERS))
     for row in rows:
         sheet.append(row)
+    text_only(sheet)
     fills = {"H": "F4B6B6", "M": "FCE4A8", "L": "C9E7C1"}
     ap_col = HEADERS.index("AP") + 1
     for cell in sheet[1]:
@@ -431,6 +432,15 @@ def write_worksheet(fmea: Fmea, *, format: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def text_only(sheet: Any) -> None:
+    """Keep every cell text: openpyxl makes a value starting with ``=`` a formula, which a
+    spreadsheet program would run (CSV/formula injection, OWASP); as text it round-trips."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 def format_of(path: Path, given: str | None = None) -> str:
@@ -502,6 +512,8 @@ __all__ = [
     "format_of",
     "read_worksheet",
     "read_worksheet_file",
+    "save_imported",
+    "text_only",
     "worksheet_rows",
     "write_worksheet",
 ]

@@ -427,3 +427,16 @@ def test_failure_modes_read_from_warning_letters_are_in_the_library_and_linkable
     assert store.ask(
         """ASK { ?f q:code "DFMEA-CATH" ; q:hasFailureChain/q:failureMode ?m . ?letter q:reportsFailureMode ?m }"""
     )
+
+
+def test_a_cell_that_looks_like_a_formula_stays_text_in_xlsx() -> None:
+    import openpyxl
+
+    lines = [list(r) for r in LINES]
+    lines[2][HEAD.index("Failure Effect (FE)")] = '=HYPERLINK("http://evil.example","click")'
+    fmea = read_worksheet(_csv(lines), format="csv").fmea
+    data = write_worksheet(fmea, format="xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    cell = sheet.cell(row=4, column=HEADERS.index("Failure Effect (FE)") + 1)
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+    assert read_worksheet(data, format="xlsx").fmea == fmea
