@@ -43,8 +43,8 @@ CONTROL_PLAN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("step_code", "Part/Process Number"),
     ("process_name", "Process Name / Operation Description"),
     ("machine", "Machine, Device, Jig, Tools for Mfg."),
-    ("characteristic", "Characteristic"),
-    ("characteristic_kind", "Product / Process"),
+    ("product_characteristic", "Characteristic: Product"),
+    ("process_characteristic", "Characteristic: Process"),
     ("special_class", "Special Char. Class"),
     ("specification", "Product/Process Specification/Tolerance"),
     ("evaluation_method", "Evaluation/Measurement Technique"),
@@ -268,8 +268,14 @@ def edge_control(config: EdgeConfig, parameter: str, *, equipment: str | None = 
 # ---------------------------------------------------------------- rendering
 
 
+def _cell(item: ControlPlanItem, name: str) -> str:
+    if name in ("product_characteristic", "process_characteristic"):  # the form's two characteristic columns
+        return item.characteristic if name == f"{item.characteristic_kind}_characteristic" else ""
+    return str(getattr(item, name) or "")
+
+
 def as_rows(items: list[ControlPlanItem]) -> list[dict[str, str]]:
-    return [{header: str(getattr(i, f) or "") for f, header in CONTROL_PLAN_COLUMNS} for i in items]
+    return [{header: _cell(i, f) for f, header in CONTROL_PLAN_COLUMNS} for i in items]
 
 
 def control_plan_json(items: list[ControlPlanItem], *, step: str) -> bytes:
