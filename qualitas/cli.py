@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from qualitas.errors import InputError, QualitasError, StoreBusyError, mapping_for
+from qualitas.errors import ConfigError, InputError, QualitasError, StoreBusyError, mapping_for
 from qualitas.settings import Settings, store_location
 from qualitas.store import GraphStore, LoadResult, open_store
 
@@ -696,6 +696,11 @@ def serve(
         from qualitas.ingest.remote import announce, withdraw
 
         settings = _settings()
+        if workers > 1 and not isinstance(settings.store, Path):
+            raise ConfigError(
+                f"--workers {workers} needs the embedded store in a folder on disk; "
+                f"{settings.store} is a remote store: serve it with one worker"
+            )
         with _open() as store:  # changes a crash or a full disk left without their record get it now
             reconcile(open_audit_log(settings), store)
         application = create_app(settings, readers=workers - 1)

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from qualitas.errors import ERROR_TABLE, ConfigError
 from qualitas.settings import Settings
 from tests.graphql.serving import REPO, free_port, issue_keys, load_demo_store
 
@@ -209,3 +210,17 @@ def test_a_killed_reader_loses_no_write_and_is_started_again(served: Served) -> 
     for _ in range(4):  # whichever process answers, the write is there
         body = _post(served.url, served.key, COMPLAINT + " " * (_ + 2), {"id": "C-WPR-1"}).json()
         assert body["data"]["complaint"]["texts"][0]["text"] == "Der Wischer klappert im Wind"
+
+
+def test_workers_need_the_embedded_store_on_disk() -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "qualitas.cli", "--store", "http://127.0.0.1:9/sparql", "serve", "--workers", "2"],
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if not k.startswith("QUALITAS_")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == ERROR_TABLE[ConfigError].exit_code
+    [line] = refused.stderr.strip().splitlines()
+    assert "--workers 2 needs the embedded store in a folder on disk" in line
