@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Role = Literal["compliance", "engineer", "auditor", "edge", "admin"]
+Role = Literal["compliance", "engineer", "auditor", "edge", "admin", "supplier"]
 
-#: The roles, as ``qualitas users add --role`` takes them.
-ROLES: tuple[Role, ...] = ("compliance", "engineer", "auditor", "edge", "admin")
+#: The roles, as ``qualitas users add --role`` takes them. A ``supplier`` user is bound
+#: to one supplier id and reads only that supplier's portal (qualitas.graphql.supplier).
+ROLES: tuple[Role, ...] = ("compliance", "engineer", "auditor", "edge", "admin", "supplier")
 
 
 @dataclass(frozen=True)
@@ -17,13 +18,15 @@ class Principal:
 
     ``role`` is ``None`` only for :data:`ANONYMOUS`; ``key_id`` names the API key or
     token that authenticated the request (``None`` for local CLI use); ``by_token`` says
-    it was a bearer token made from that key, not the key itself.
+    it was a bearer token made from that key, not the key itself; ``supplier`` is the
+    supplier id a ``supplier`` user speaks for (``None`` for every other role).
     """
 
     name: str
     role: Role | None
     key_id: str | None = None
     by_token: bool = False
+    supplier: str | None = None
 
     @property
     def is_anonymous(self) -> bool:

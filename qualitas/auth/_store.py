@@ -57,6 +57,7 @@ class User:
     role: Role
     created_at: str
     disabled: bool
+    supplier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,13 @@ class AuthStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(users)")}
+        if "supplier" not in columns:  # databases made before the supplier role
+            try:
+                self._db.execute("ALTER TABLE users ADD COLUMN supplier TEXT")
+            except sqlite3.OperationalError:  # another process added it a moment ago
+                if "supplier" not in {row[1] for row in self._db.execute("PRAGMA table_info(users)")}:
+                    raise
         self._lock = threading.Lock()
         self._hasher = PasswordHasher()
         self._verified: dict[str, str] = {}  # key id -> sha256 of a key that passed Argon2 here
@@ -99,7 +107,7 @@ class AuthStore:
         self._db.close()
 
     # users ---------------------------------------------------------------------------
-    def add_user(self, name: str, role: str) -> User:
+    def add_user(self, name: str, role: str, *, supplier: str | None = None) -> User:
         if not _NAME.match(name):
             raise InputError(
                 f"user name {name!r} must be 1-64 letters, digits or . _ @ - (starting with a letter or digit)",
@@ -107,24 +115,34 @@ class AuthStore:
             )
         if role not in ROLES:
             raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}", field="role")
+        if (role == "supplier") != bool(supplier and supplier.strip()):
+            raise InputError(
+                "a user of the supplier role needs --supplier <supplier id>, and only that role takes one",
+                field="supplier",
+            )
         with self._lock:
             try:
-                self._db.execute("INSERT INTO users(name, role, created_at) VALUES (?, ?, ?)", (name, role, _now()))
+                self._db.execute(
+                    "INSERT INTO users(name, role, created_at, supplier) VALUES (?, ?, ?, ?)",
+                    (name, role, _now(), supplier.strip() if supplier else None),
+                )
             except sqlite3.IntegrityError as exc:
                 raise InputError(f"user {name!r} exists already", field="name") from exc
         return self.user(name)
 
     def user(self, name: str) -> User:
         row = self._db.execute(
-            "SELECT name, role, created_at, disabled_at FROM users WHERE name = ?", (name,)
+            "SELECT name, role, created_at, disabled_at, supplier FROM users WHERE name = ?", (name,)
         ).fetchone()
         if row is None:
             raise NotFoundError(f"no user {name!r}", user=name)
-        return User(name=row[0], role=row[1], created_at=row[2], disabled=row[3] is not None)
+        return User(name=row[0], role=row[1], created_at=row[2], disabled=row[3] is not None, supplier=row[4])
 
     def users(self) -> list[User]:
-        rows = self._db.execute("SELECT name, role, created_at, disabled_at FROM users ORDER BY name").fetchall()
-        return [User(name=r[0], role=r[1], created_at=r[2], disabled=r[3] is not None) for r in rows]
+        rows = self._db.execute(
+            "SELECT name, role, created_at, disabled_at, supplier FROM users ORDER BY name"
+        ).fetchall()
+        return [User(name=r[0], role=r[1], created_at=r[2], disabled=r[3] is not None, supplier=r[4]) for r in rows]
 
     def disable_user(self, name: str) -> User:
         self.user(name)
@@ -169,9 +187,9 @@ class AuthStore:
         rows = self._db.execute(sql + " ORDER BY created_at, key_id", args).fetchall()
         return [ApiKeyInfo(key_id=r[0], user=r[1], label=r[2], created_at=r[3], revoked_at=r[4]) for r in rows]
 
-    def _key_rows(self, key_id: str) -> list[tuple[str, str, str | None, str, str | None]]:
+    def _key_rows(self, key_id: str) -> list[tuple[str, str, str | None, str, str | None, str | None]]:
         return self._db.execute(
-            "SELECT k.hash, u.name, k.revoked_at, u.role, u.disabled_at FROM api_keys k "
+            "SELECT k.hash, u.name, k.revoked_at, u.role, u.disabled_at, u.supplier FROM api_keys k "
             "JOIN users u ON u.name = k.user_name WHERE k.key_id = ?",
             (key_id,),
         ).fetchall()
@@ -181,15 +199,15 @@ class AuthStore:
         return self._principal(key_id, self._key_rows(key_id))
 
     @staticmethod
-    def _principal(key_id: str, rows: list[tuple[str, str, str | None, str, str | None]]) -> Principal:
+    def _principal(key_id: str, rows: list[tuple[str, str, str | None, str, str | None, str | None]]) -> Principal:
         if not rows:
             raise AuthenticationError("unknown API key")
-        _, name, revoked, role, disabled = rows[0]
+        _, name, revoked, role, disabled, supplier = rows[0]
         if revoked is not None:
             raise AuthenticationError("the API key was revoked")
         if disabled is not None:
             raise AuthenticationError("the user is disabled")
-        return Principal(name=name, role=role, key_id=key_id)  # type: ignore[arg-type]
+        return Principal(name=name, role=role, key_id=key_id, supplier=supplier)  # type: ignore[arg-type]
 
     def authenticate_key(self, key: str) -> Principal:
         """The principal for a whole API key, or :class:`AuthenticationError`."""

@@ -35,17 +35,21 @@ def _emit(value: object) -> None:
 def users_add(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ -).")],
     role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
+    supplier: Annotated[
+        str | None, typer.Option("--supplier", help="For --role supplier: the supplier id the user speaks for.")
+    ] = None,
 ) -> None:
-    """Add a user with a role."""
+    """Add a user with a role (a supplier user with the supplier it speaks for)."""
     from qualitas import cli as root
 
     def action() -> None:
         users = _auth_store()
         try:
-            user = users.add_user(name, role)
+            user = users.add_user(name, role, supplier=supplier)
         finally:
             users.close()
-        root.out.print(f"user {user.name} added with role {user.role}")
+        scope = f" for supplier {user.supplier}" if user.supplier else ""
+        root.out.print(f"user {user.name} added with role {user.role}{scope}")
 
     root._run(action)
 

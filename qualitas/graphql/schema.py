@@ -96,6 +96,7 @@ PLUGINS = (
     ("qualitas.graphql.audit", "AuditQuery", None),
     ("qualitas.graphql.workbench", "WorkbenchQuery", None),
     ("qualitas.graphql.charts", "ChartQuery", None),
+    ("qualitas.graphql.supplier", "SupplierQuery", None),
 )
 #: Rooms that add GraphQL mutations: (module, Mutation type name).
 MUTATION_PLUGINS = (

@@ -82,7 +82,9 @@ WRITERS = frozenset({"compliance", "engineer", "admin"})
 #: (root type, field) -> roles allowed. See the module docstring for fields not named here.
 POLICY: dict[tuple[str, str], frozenset[str]] = {
     # who am I: anybody, anonymous included (answers "anonymous")
-    ("Query", "whoami"): frozenset({"compliance", "engineer", "auditor", "edge", "admin", "anonymous"}),
+    ("Query", "whoami"): frozenset({"compliance", "engineer", "auditor", "edge", "admin", "supplier", "anonymous"}),
+    # a supplier's key reads its own portal and nothing else (every other Query field is READERS only)
+    ("Query", "supplierPortal"): frozenset({"supplier"}),
     # the audit trail and accounts are not business data
     ("Query", "auditTrail"): frozenset({"auditor", "admin"}),
     ("Query", "auditVerification"): frozenset({"auditor", "admin"}),

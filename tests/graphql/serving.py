@@ -49,8 +49,8 @@ def issue_keys(settings: Settings, roles: tuple[str, ...] = ROLES) -> dict[str, 
         keys: dict[str, str] = {}
         for role in roles:
             name = f"{role}-user"
-            if name not in known:
-                users.add_user(name, role)
+            if name not in known:  # the supplier role speaks for one supplier of the demo data
+                users.add_user(name, role, supplier="SUP-NPP" if role == "supplier" else None)
             keys[role] = users.create_key(name, label="tests").secret
         return keys
     finally:

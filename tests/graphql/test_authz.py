@@ -85,6 +85,8 @@ MATRIX: dict[str, tuple[str, frozenset[str]]] = {
     "products": ("{ products { modelNumber } }", READ),
     "regulations": ("{ regulations { id } }", READ),
     "whoami": ("{ whoami { name role anonymous } }", ALL),
+    # a supplier's key: its own portal, and nothing else above (issue 19, item 5)
+    "supplierPortal": ("{ supplierPortal { supplierId figures { ppm } } }", frozenset({"supplier"})),
 }
 
 
