@@ -739,6 +739,8 @@ class OxigraphStore:
             except SyntaxError as exc:
                 line = first_line + exc.lineno - 1 if exc.lineno else None
                 raise ParseError(_syntax_message(exc), file=path, line=line) from exc
+            except ValueError as exc:
+                raise ParseError(str(exc), file=path) from exc
             return time.perf_counter() - clock
 
         def live_load(chunk: Path) -> float:
