@@ -38,13 +38,13 @@ of the steps and a commit-intent flag kept in the store:
    into the default graph; two workers take these loads in order, so that the next
    chunks go into the batch graph while one goes into the default graph (Oxigraph's
    loader uses one core per call). So whatever the default graph gained is in the
-   batch graph. Blank nodes are why files holding ``_:`` go the
-   transactional way: the bulk loader renames them per call, so two loads of one
-   chunk would not agree;
+   batch graph. Blank nodes are why files holding ``_:`` go the transactional way:
+   the bulk loader renames them per call, so two loads of one chunk would not agree;
 2. before the first write to the default graph, the flag ``<meta> q:pendingBatch
    <batch graph>`` is committed and flushed to disk, and this object's readers
    (``select``, ``ask``, ``construct``, ``batch``, ``batches``, ``snapshot``) wait at
-   a gate until step 4 ends;
+   a gate until step 4 ends (a query only waits to start: Oxigraph evaluates it on
+   the snapshot taken as it starts, however late its results are read);
 3. the live triple count is taken (a scan of the default graph, or, when the store
    is much larger than the batch, a count of the batch's triples no current batch
    holds), and the file's SHA-256 is checked against the one the batch is named by;
@@ -426,6 +426,14 @@ class OxigraphStore:
     # ------------------------------------------------------------------ reads
 
     def _query(self, query: str) -> object:
+        """Start ``query``, outside a bulk load's live phase: the gate is held only while
+        it starts, since a query reads the snapshot taken as it starts, however late
+        its results are read (``reasoning/gap.py`` reads them as they come)."""
+        with self._gate.read():
+            return self._run(query)
+
+    def _run(self, query: str) -> object:
+        """Start ``query`` without the gate: for the writer itself, which holds it."""
         try:
             if self._legacy:
                 return self._store.query(query, default_graph=list(self._legacy), prefixes=PREFIXES)
@@ -436,39 +444,24 @@ class OxigraphStore:
             raise StoreError(f"store read failed: {exc}") from exc
 
     def select(self, query: str) -> list[Row]:
-        with self._gate.read():
-            return self._select(query)
+        return _rows(self._query(query))
 
     def _select(self, query: str) -> list[Row]:
-        solutions = self._query(query)
-        if not isinstance(solutions, ox.QuerySolutions):
-            raise StoreError("select() needs a SELECT query")
-        names = [v.value for v in solutions.variables]
-        rows: list[Row] = []
-        for solution in solutions:
-            row: Row = {}
-            for name in names:
-                term = solution[name]
-                if term is not None:
-                    row[name] = _to_python(term)
-            rows.append(row)
-        return rows
+        return _rows(self._run(query))
 
     def ask(self, query: str) -> bool:
-        with self._gate.read():
-            result = self._query(query)
+        result = self._query(query)
         if not isinstance(result, ox.QueryBoolean):
             raise StoreError("ask() needs an ASK query")
         return bool(result)
 
     def construct(self, query: str) -> Graph:
-        with self._gate.read():
-            result = self._query(query)
-            if not isinstance(result, ox.QueryTriples):
-                raise StoreError("construct() needs a CONSTRUCT or DESCRIBE query")
-            graph = Graph()
-            for triple in result:
-                graph.add((_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object)))
+        result = self._query(query)
+        if not isinstance(result, ox.QueryTriples):
+            raise StoreError("construct() needs a CONSTRUCT or DESCRIBE query")
+        graph = Graph()
+        for triple in result:
+            graph.add((_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object)))
         return graph
 
     def _counter(self, name: str) -> int | None:
@@ -970,6 +963,21 @@ class OxigraphStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _rows(solutions: object) -> list[Row]:
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise StoreError("select() needs a SELECT query")
+    names = [v.value for v in solutions.variables]
+    rows: list[Row] = []
+    for solution in solutions:
+        row: Row = {}
+        for name in names:
+            term = solution[name]
+            if term is not None:
+                row[name] = _to_python(term)
+        rows.append(row)
+    return rows
 
 
 def _record(graph: str, *, source: str, sha256: str, format: str, agent: str, triples: int) -> str:
