@@ -8,9 +8,12 @@ batch graph, live data, PROV-O metadata, all or nothing), against
 wall clock and CPU seconds of both, the ratio, and where the store's time went (its
 ``BulkProfile``: scan, pipeline with the batch-graph and live stages, count, commit).
 ``--transactional`` also loads the same file the transactional way (as Turtle: batch
-graph, then one SPARQL update copying it into the live data), the way every file
-loaded before issue 15. ``--json PATH`` writes ``load_triples_per_s`` and
-``load_ratio_rdflib`` (and the rest) for ``make bench``.
+graph, then one SPARQL update copying it into the live data), the way every file loaded
+before issue 15. ``--engine`` also times the engine alone, each in a new store: one
+``Store.bulk_load`` of the whole file into a named graph, and one into the default graph
+(the two loads the bulk way makes, chunk by chunk, side by side): the floor. ``--json
+PATH`` writes ``load_triples_per_s`` and ``load_ratio_rdflib`` (and the rest) for ``make
+bench``.
 
 **Formats** (``--rows``, default 20,000): for each format, generate a file of that many
 records, load it with the ingest parser into an in-memory Oxigraph store (``execute``:
@@ -18,16 +21,17 @@ parse, validate, one transaction), and compare triples/s with rdflib parsing the
 triples serialised as Turtle into a ``Graph`` (parse + add). Prints a table with the
 ratio (>1: ingest is faster). ``--skip-formats`` leaves this part out.
 
-    python bench/ingest.py --units 35000 --rows 20000 [--transactional] [--json PATH]
+    python bench/ingest.py --units 35000 --rows 20000 [--transactional] [--engine] [--json PATH]
 
-The figures depend on the machine and on what else runs on it: the load average at
-the start and at the end is printed (and written) with them.
+The figures depend on the machine and on what else runs on it: the load average at the
+start and at the end is printed (and written) with them.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -36,6 +40,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import Graph
 
 from qualitas.demo.scale import generate
@@ -130,7 +135,25 @@ def _timed(call: Callable[[], object]) -> tuple[object, float, float]:
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def bulk(units: int, *, transactional: bool) -> dict[str, object]:
+def engine(data: Path, tmp: Path, triples: int) -> dict[str, float]:
+    """pyoxigraph's bulk loader alone, into a named graph and into the default graph."""
+    figures: dict[str, float] = {}
+    for name, graph in (("named_graph", ox.NamedNode("https://example.com/batch")), ("default_graph", None)):
+        where = tmp / f"engine-{name}"
+        raw = ox.Store(str(where))
+        load = functools.partial(raw.bulk_load, path=data, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+        _, wall, cpu = _timed(load)
+        del raw, load
+        shutil.rmtree(where)
+        print(
+            f"  engine alone, bulk_load into the {name.replace('_', ' ')}: {wall:.1f} s, {cpu:.1f} s CPU "
+            f"({triples / wall:,.0f} triples/s)"
+        )
+        figures[f"engine_{name}_s"], figures[f"engine_{name}_cpu_s"] = round(wall, 2), round(cpu, 2)
+    return figures
+
+
+def bulk(units: int, *, transactional: bool, with_engine: bool) -> dict[str, object]:
     """Bulk N-Triples: the store's load against rdflib's, in this process."""
     figures: dict[str, object] = {"load_avg_1m_at_start": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory(prefix="qualitas-bench-ingest-") as tmp:
@@ -153,7 +176,7 @@ def bulk(units: int, *, transactional: bool) -> dict[str, object]:
         phases = {k: round(v, 2) if isinstance(v, float) else v for k, v in dataclasses.asdict(profile).items()}
         print(
             f"    scan {profile.scan:.2f} s | pipeline {profile.pipeline:.2f} s ({profile.chunks} chunks; "
-            f"batch graph {profile.batch_graph:.2f} s and live {profile.live:.2f} s, overlapping) | "
+            f"batch graph {profile.batch_graph:.2f} s and live {profile.live:.2f} s, side by side) | "
             f"count {profile.count:.2f} s ({profile.counted_by}) | commit {profile.commit:.2f} s | "
             f"CPU {profile.cpu:.2f} s"
         )
@@ -166,6 +189,8 @@ def bulk(units: int, *, transactional: bool) -> dict[str, object]:
             load_file_mb=round(size_mb, 1),
             load_phases_s=phases,
         )
+        if with_engine:
+            figures.update(engine(data, Path(tmp), triples))
         if transactional:
             turtle = data.rename(data.with_suffix(".ttl"))
             store = OxigraphStore(Path(tmp) / "store-tx")
@@ -203,10 +228,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--units", type=int, default=35_000, help="bulk N-Triples: units of the scaled demo data")
     parser.add_argument("--transactional", action="store_true", help="also load the bulk file the transactional way")
+    parser.add_argument("--engine", action="store_true", help="also time pyoxigraph's bulk loader alone")
     parser.add_argument("--skip-formats", action="store_true", help="only the bulk N-Triples part")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the bulk figures to PATH as JSON")
     args = parser.parse_args()
-    figures = bulk(args.units, transactional=args.transactional)
+    figures = bulk(args.units, transactional=args.transactional, with_engine=args.engine)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     if not args.skip_formats:
