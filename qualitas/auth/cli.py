@@ -69,7 +69,10 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
             _emit(rows)
             return
         for user in rows:
-            root.out.print(f"{user.name}\t{user.role}\t{'disabled' if user.disabled else 'active'}\t{user.created_at}")
+            scope = f"\tsupplier {user.supplier}" if user.supplier else ""
+            root.out.print(
+                f"{user.name}\t{user.role}\t{'disabled' if user.disabled else 'active'}\t{user.created_at}{scope}"
+            )
 
     root._run(action)
 

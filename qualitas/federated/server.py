@@ -34,11 +34,15 @@ def make_strategy(*, clients: int, epochs: int, lr: float, dp_noise: float | Non
 
     inner: Any = FedAvg(
         fraction_fit=1.0,
-        fraction_evaluate=0.0,  # no federated evaluation: nothing but weights and counts on the wire
+        # the evaluate step hands every party the round's aggregated weights to keep in its graph;
+        # a party answers with its local loss and row count, nothing per row
+        fraction_evaluate=1.0,
         min_fit_clients=clients,
+        min_evaluate_clients=clients,
         min_available_clients=clients,
         initial_parameters=ndarrays_to_parameters(initial_parameters()),
         on_fit_config_fn=lambda rnd: {"round": rnd, "local_epochs": epochs, "learning_rate": lr},
+        on_evaluate_config_fn=lambda rnd: {"round": rnd},
     )
     if dp_noise is not None:
         inner = DifferentialPrivacyServerSideFixedClipping(
@@ -64,10 +68,10 @@ def make_strategy(*, clients: int, epochs: int, lr: float, dp_noise: float | Non
             return params, metrics
 
         def configure_evaluate(self, server_round: int, parameters: Any, client_manager: Any) -> Any:
-            return []
+            return inner.configure_evaluate(server_round, parameters, client_manager)
 
         def aggregate_evaluate(self, server_round: int, results: Any, failures: Any) -> Any:
-            return None, {}
+            return inner.aggregate_evaluate(server_round, results, failures)
 
         def evaluate(self, server_round: int, parameters: Any) -> Any:
             return None

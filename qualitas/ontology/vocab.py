@@ -48,6 +48,7 @@ class Q(DefinedNamespace):
     ParameterSpecification: URIRef
     Part: URIRef
     Person: URIRef
+    PredictiveModel: URIRef
     PriorityPartRepair: URIRef
     ProcessParameter: URIRef
     ProcessStep: URIRef
@@ -248,6 +249,7 @@ class Q(DefinedNamespace):
     modelFile: URIRef
     modelNumber: URIRef
     modelSha256: URIRef
+    modelWeights: URIRef
     name: URIRef
     nominal: URIRef
     observation: URIRef
@@ -309,6 +311,7 @@ class Q(DefinedNamespace):
     tolerance: URIRef
     toolType: URIRef
     trainingDataSha256: URIRef
+    trainingRound: URIRef
     udiDi: URIRef
     udiProductionIdentifier: URIRef
     upperControlLimit: URIRef

@@ -128,8 +128,10 @@ def test_flower_on_loopback_sends_weights_and_counts_only(parties: dict[str, Pat
         payloads = decode(conn)
         assert audit_payloads(payloads, weight_shapes=weights) == []
         kinds = {p.kind for p in payloads}
-        assert "fit_res" in kinds and "fit_ins" in kinds
+        assert {"fit_ins", "fit_res", "evaluate_ins", "evaluate_res"} <= kinds, kinds
         for p in payloads:
+            if p.kind == "evaluate_res":
+                assert p.tensor_shapes == () and p.num_examples == ROWS and p.scalars == {}
             if p.kind == "fit_res":
                 fit_results += 1
                 assert p.direction == "client->server"
@@ -144,6 +146,15 @@ def test_flower_on_loopback_sends_weights_and_counts_only(parties: dict[str, Pat
 
     model = json.loads(out.read_text())
     assert model["rounds"] == 2
+    # the final weights came back to every party, which keeps them in its own graph
+    for store_dir in parties.values():
+        with open_store(store_dir, read_only=True) as store:
+            rows = store.select(
+                "SELECT ?w ?r WHERE { ?m a q:PredictiveModel ; q:modelWeights ?w ; q:trainingRound ?r }"
+            )
+        assert len(rows) == 1 and int(str(rows[0]["r"])) == 2
+        kept = json.loads(str(rows[0]["w"]))
+        assert np.allclose(kept["coef"], model["coef"]) and np.allclose(kept["intercept"], model["intercept"])
     held_x, held_y = simulate("supplier-b", 600, seed=999)
     scores = evaluate([np.array(model["coef"]), np.array(model["intercept"])], held_x, held_y)
     assert scores.auc > 0.7, scores
