@@ -60,9 +60,12 @@ What scales and what does not: writes, constraint lookups and the lineage walks 
 on the server and scale with it (a Neo4j cluster, Aura). The replica costs each
 serving process memory in proportion to the whole graph (measured: 75 MB and 0.8 s to
 open for 95,000 triples, about 5 times their N-Triples size: each triple is held in its
-batch graph and in the union) and a full read of the chunks at start-up, so this backend suits graphs up to some 10⁷ triples per
-process; a 10⁹-triple graph needs reads that fetch a bounded neighbourhood instead,
-which this version does not do.
+batch graph and in the union) and a full read of the chunks at start-up, so this
+backend suits graphs up to some 10⁷ triples per process; a 10⁹-triple graph needs
+reads that fetch a bounded neighbourhood instead, which this version does not do.
+A batch is one server transaction, held in the server's memory until it commits:
+ArcadeDB 26.10 grew to 2 GB of heap for a 95,000-triple batch, so large files are
+best loaded as several batches.
 
 Tested against ArcadeDB 26.10 (its Bolt plugin reports "Neo4j/5.26.0 compatible").
 Known differences from Neo4j 5, none of which this module relies on: time-zoned
@@ -127,9 +130,12 @@ _META = str(META_GRAPH)
 _BNODE = "bnode://"
 #: The label every RDF resource node carries (n10s' own).
 RESOURCE = "Resource"
-#: Rows per UNWIND statement, and characters per N-Triples chunk.
+#: Rows per UNWIND statement, characters per N-Triples chunk, and chunks per statement:
+#: a Bolt message stays well under the 16 MiB ArcadeDB accepts (a larger one is dropped).
 _ROWS = 5000
 _CHUNK = 1 << 20
+_CHUNKS_PER_STATEMENT = 4
+_MESSAGE = 4 << 20
 _INT64 = 1 << 63
 _LANG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|^`\\@]*")
@@ -823,7 +829,7 @@ class BoltStore:
                 at=_xsd_datetime(new.loaded_at),
             ).consume()
             chunks = [{"seq": i, "nt": text} for i, text in enumerate(_chunks(nt))]
-            for rows in _slices(chunks, 16):
+            for rows in _slices(chunks, _CHUNKS_PER_STATEMENT):
                 tx.run(
                     "UNWIND $rows AS c CREATE (:QualitasChunk {batch: $batch, seq: c.seq, nt: c.nt})",
                     rows=rows,
@@ -897,9 +903,20 @@ def _labels(labels: Iterable[str]) -> str:
     return "".join(":" + _name(label) for label in labels)
 
 
-def _slices(rows: list[Any], size: int = _ROWS) -> Iterator[list[Any]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+def _slices(rows: list[Any], size: int = _ROWS, *, budget: int = _MESSAGE) -> Iterator[list[Any]]:
+    """``rows`` in slices of at most ``size`` rows and about ``budget`` characters, so that
+    no statement's parameters make a Bolt message larger than the server takes."""
+    current: list[Any] = []
+    used = 0
+    for row in rows:
+        weight = len(str(row))
+        if current and (len(current) >= size or used + weight > budget):
+            yield current
+            current, used = [], 0
+        current.append(row)
+        used += weight
+    if current:
+        yield current
 
 
 def _chunks(nt: str) -> Iterator[str]:

@@ -132,6 +132,19 @@ def test_a_fact_two_batches_hold_stays_when_one_goes(bolt_factory) -> None:  # t
     assert store.property_graph_triples() == {("<http://x/a>", "<http://x/p>", "<http://x/b>")}
 
 
+def test_a_batch_larger_than_one_bolt_message_loads(bolt_factory) -> None:  # type: ignore[no-untyped-def]
+    """ArcadeDB drops a Bolt message over 16 MiB (and the client then waits for good):
+    statements are cut by size, so a 24 MB batch goes through in one transaction."""
+    store = bolt_factory.make()
+    text = "x" * (1 << 20)
+    triples = [(URIRef(f"http://x/doc{i}"), URIRef("http://x/text"), Literal(f"{i}{text}")) for i in range(24)]
+    assert store.load_triples(triples, source="big", sha256="1", agent="t", format="g").triples == 24
+    again = open_store(store.connection.url, connection=store.connection)
+    bolt_factory.opened.append(again)
+    assert again.snapshot() == store.snapshot()
+    assert len(again.property_graph_triples()) == 24
+
+
 def test_init_creates_the_constraints(bolt_factory) -> None:  # type: ignore[no-untyped-def]
     store = bolt_factory.make()
     names = {r["name"] for r in store._read("SHOW CONSTRAINTS", "test")}
