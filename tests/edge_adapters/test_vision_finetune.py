@@ -31,8 +31,6 @@ from qualitas.edge_adapters.vision.generator import CLASSES, generate_plant
 from qualitas.edge_adapters.vision.inference import MODEL_FILE, f1_scores
 from qualitas.errors import InputError, ValidationError
 
-pytest.importorskip("torch", reason="fine-tuning needs the train extra")  # CI installs it via [test]
-
 runner = CliRunner()
 
 

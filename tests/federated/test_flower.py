@@ -30,8 +30,6 @@ from qualitas.federated import (
 from qualitas.federated._wire import Connection
 from qualitas.store import open_store
 
-pytest.importorskip("flwr", reason="federated training needs the federated extra")  # CI installs it via [test]
-
 ROWS = 240
 
 
