@@ -841,21 +841,6 @@ class BoltStore:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def wipe(self) -> None:
-        """Delete everything this backend wrote (tests, ``qualitas`` never calls it)."""
-        self._writable()
-        with self._lock:
-            for label in ("QualitasChunk", "QualitasBatch", RESOURCE):
-                self._read(f"MATCH (n:{label}) DETACH DELETE n", "wiping the store")
-            self._read(
-                "MATCH (m:QualitasMeta {id: 'store'}) "
-                "SET m.generation = m.generation + 1, m.triples = 0, m.batches = 0",
-                "wiping the store",
-            )
-            self._replica = ox.Store()
-            self._batches = {}
-            self._sync(force=True)
-
     def close(self) -> None:
         self._driver.close()
 
