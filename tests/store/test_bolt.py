@@ -1,12 +1,10 @@
-"""The Bolt (Neo4j) backend against a real ArcadeDB server on 127.0.0.1: the CLI, trace,
-gap reports and packs give what the embedded store gives; the property graph is the
-n10s mapping of the live graph; a server killed during a load keeps all of the batch
-or none of it."""
+"""The Bolt (Neo4j) backend against a real ArcadeDB server on 127.0.0.1: the CLI, trace
+and recall scope give what the embedded store gives (GraphQL gap reports and packs:
+``test_bolt_graphql.py``); the property graph is the n10s mapping of the live graph; a
+server killed during a load keeps all of the batch or none of it."""
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import json
 import os
 import subprocess
@@ -15,14 +13,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pyoxigraph as ox
 import pytest
 from rdflib import Literal, URIRef
 
 from qualitas.errors import StoreError
-from qualitas.graphql.schema import build_schema
 from qualitas.store import GraphStore, open_store
 from qualitas.store._bolt import BoltStore, decode_literal, encode_literal
 from tests.conftest import load_demo
@@ -198,46 +194,6 @@ def test_trace_and_recall_scope_equal_embedded(bolt_demo: BoltStore, demo_store:
         assert reverse_trace(bolt_demo, complaint) == reverse_trace(demo_store, complaint), complaint
     for lot in lots:
         assert recall_scope(bolt_demo, lot) == recall_scope(demo_store, lot), lot
-
-
-def test_gap_report_findings_equal_embedded(bolt_demo: BoltStore, demo_store: GraphStore) -> None:
-    query = """{ gapReport(productId: "BP-75", market: "EU", date: "2025-06-01") {
-          conforms summary { checked violated notCheckable }
-          findings { kind severity regulationId clause subjectLabel offending expected messageEn messageZh
-                     remediation { owner } evidence { kind label } } } }"""
-    answers = []
-    for store in (demo_store, bolt_demo):
-        result = build_schema().execute_sync(query, context_value={"store": store})
-        assert result.errors is None, result.errors
-        data = result.data["gapReport"]  # type: ignore[index]
-        for finding in data["findings"]:
-            # The order of a finding's evidence follows the order in which the store
-            # returns rows, which SPARQL leaves open: compared as a set.
-            finding["evidence"] = sorted(finding["evidence"], key=lambda e: (e["kind"], e["label"]))
-        answers.append(data)
-    assert answers[0] == answers[1]
-    assert answers[1]["findings"]
-
-
-def _findings(report: Any) -> set[Any]:
-    """The findings, each with its evidence in one order (SPARQL leaves the row order open)."""
-    return {dataclasses.replace(f, evidence=tuple(sorted(f.evidence, key=repr))) for f in report.findings}
-
-
-def test_generate_pack_findings_equal_embedded(bolt_demo: BoltStore, demo_store: GraphStore, tmp_path: Path) -> None:
-    """What ``generatePack`` builds (``build_pack``), from each store: the same status,
-    findings, files and manifest findings."""
-    from qualitas.doc_templates.pack import build_pack
-
-    packs = [
-        build_pack(store, "AG-125", "VN", out_dir=tmp_path / name, on=dt.date(2026, 3, 1), workers=1)
-        for name, store in (("embedded", demo_store), ("bolt", bolt_demo))
-    ]
-    embedded, bolt = packs
-    assert bolt.status == embedded.status == "draft"
-    assert bolt.report.findings and _findings(bolt.report) == _findings(embedded.report)
-    assert [f.path for f in bolt.files] == [f.path for f in embedded.files]
-    assert bolt.manifest.get("findings") == embedded.manifest.get("findings")
 
 
 def test_cli_demo_load_and_trace_are_identical_to_embedded(arcadedb_server: ArcadeServer, tmp_path: Path) -> None:
