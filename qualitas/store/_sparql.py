@@ -540,16 +540,19 @@ class SparqlStore:
         return f"GRAPH <{_LIVE}> {{ {pattern} }}" if self.profile.union_default_graph else pattern
 
     def _init_layout(self) -> None:
-        """The counters, where a new store has none; the layout mark either way (an update
-        at every open for writing proves the login before any work is done).
+        """The counters a store lacks, at 0 (all of them on a new store; ``q:generation``
+        alone on a store the embedded backend wrote, which ``oxigraph serve`` can serve),
+        and the layout mark: an update at every open for writing, which also proves the
+        login before any work is done.
 
         Decided here rather than by ``INSERT … WHERE { FILTER NOT EXISTS … }``: Virtuoso 7
         applies that template again when it replays its transaction log after a crash."""
-        counters = "q:liveTriples 0 ; q:batchCount 0 ; q:generation 0 ;" if not self._has_counters() else ""
-        self._update(f"INSERT DATA {{ GRAPH <{_META}> {{ <{_META}> {counters} q:storeLayout {LAYOUT} }} }}")
-
-    def _has_counters(self) -> bool:
-        return bool(self._select_raw(f"SELECT ?g WHERE {{ GRAPH <{_META}> {{ <{_META}> q:generation ?g }} }} LIMIT 1"))
+        rows = self._select_raw(f"SELECT ?p WHERE {{ GRAPH <{_META}> {{ <{_META}> ?p ?o }} }}")
+        have = {str(r["p"]) for r in rows}
+        missing = " ".join(
+            f"q:{name} 0 ;" for name in ("liveTriples", "batchCount", "generation") if _Q + name not in have
+        )
+        self._update(f"INSERT DATA {{ GRAPH <{_META}> {{ <{_META}> {missing} q:storeLayout {LAYOUT} }} }}")
 
     def _recover(self) -> None:
         """Drop the graphs of loads killed before their switch and of batches superseded

@@ -195,3 +195,33 @@ def test_https_checks_the_certificate_against_the_ca_file(oxigraph_server: Oxigr
         assert SECRET not in str(info.value) and len(str(info.value).splitlines()) == 1
         with open_store(url, settings=Settings(store=url, store_ca_file=cert, **login)) as store:
             assert store.triple_count() == 0 and store.ask("ASK {}")
+
+
+def test_oxigraph_server_serves_a_store_the_embedded_backend_wrote(tmp_path: Path) -> None:
+    """``oxigraph serve --location`` on an embedded store's directory: the same layout, so
+    the remote backend reads its data, batches and counters, and writes on."""
+    from qualitas.reasoning.trace import reverse_trace
+    from tests.conftest import load_demo
+    from tests.store._servers import free_port
+
+    embedded = open_store(tmp_path / "data")
+    load_demo(embedded)
+    triples, batches = embedded.triple_count(), embedded.batch_count()
+    expected = reverse_trace(embedded, "CMP-2025-0057")
+    embedded.close()
+    server = OxigraphServer(tmp_path, port=free_port())
+    server.start()
+    try:
+        with open_store(server.url, settings=Settings(store=server.url)) as remote:
+            assert (remote.triple_count(), remote.batch_count()) == (triples, batches)
+            assert reverse_trace(remote, "CMP-2025-0057") == expected
+            start = remote.generation()
+            remote.load_file(_write(tmp_path / "a.ttl"), agent="t")
+            assert remote.triple_count() == triples + 1 and remote.generation() == start + 2
+    finally:
+        server.stop()
+
+
+def _write(path: Path) -> Path:
+    path.write_text("<http://example.com/a> <http://example.com/p> 1 .\n", encoding="utf-8")
+    return path

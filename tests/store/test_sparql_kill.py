@@ -77,29 +77,33 @@ def test_a_kill_during_a_load_leaves_all_or_none_of_the_batch(
 
         def kill_during_switch(text: str, *, idempotent: bool = True) -> None:
             if phase == "switch" and "q:IngestBatch , prov:Entity" in text:  # the switch's record
-                threading.Timer(0.1, server.kill).start()
+                threading.Timer(0.02, server.kill).start()
             if phase == "cleanup" and "RetiredBatch" in text and "DROP SILENT GRAPH" in text:
                 server.kill()
             send(text, idempotent=idempotent)
 
         store._update = kill_during_switch  # type: ignore[method-assign]
+    failed = False
     try:
-        if phase == "cleanup":
-            result = store.load_triples(BIG, source=source, sha256="c" * 64, agent="t", format="test")
-            assert result.status == "replaced"
-        else:
-            with pytest.raises(StoreError):
-                store.load_triples(triples, source=source, sha256="c" * 64, agent="t", format="test")  # type: ignore[arg-type]
+        store.load_triples(triples, source=source, sha256="c" * 64, agent="t", format="test")  # type: ignore[arg-type]
+    except StoreError:
+        failed = True
     finally:
+        store.close()
         server.kill()
         server.start()
-    store.close()
+    # Killed while staging, the load fails; after the switch, it succeeds (the clean-up is
+    # best effort); during the switch, it fails, unless the switch was quicker than the kill.
+    if phase == "staging":
+        assert failed
+    if phase == "cleanup":
+        assert not failed
 
     store = _open(server)  # opening for writing clears what a cut load left
     after = _live(store)
     expected_all = _as_rows(BIG) if phase == "cleanup" else before | _as_rows(BIG)
     assert after in (before, expected_all)
-    if phase == "cleanup":
+    if phase == "cleanup" or (phase == "switch" and not failed):
         assert after == expected_all
     batch = store.batch(source)
     if after == before:
