@@ -48,11 +48,20 @@ Guarantee per server (the README's "Remote stores" says the same):
   the switch, never a mix (Oxigraph reads from a snapshot). Proved by
   ``tests/store/test_sparql_kill.py`` (the server killed during loads).
 * **Virtuoso 7**: a batch is all or nothing (the switch is one operation, one
-  transaction; proved by the same kill test against Virtuoso). Virtuoso's SPARQL reads
-  are READ COMMITTED, not snapshots: a query already running while a switch commits may
-  see part of the switch's rows; a query that starts after it sees all of them.
-* **Fuseki (TDB2), GraphDB**: each update request runs in one transaction on both, so a
-  batch is all or nothing; not tested here (no server of either in CI).
+  transaction; proved by the same kill test against Virtuoso, whose log replay after a
+  SIGKILL restores all of a committed switch and none of an uncommitted one). The
+  switch's log entry must fit ``[Parameters] TransactionAfterImageLimit`` (the default
+  50 MB refuses a batch of a million triples: SR325, reported with the fix). Virtuoso's
+  reads run at its default isolation, READ COMMITTED (``DefaultIsolation = 2``), not on
+  snapshots: a query already running while a switch commits may see part of the
+  switch's rows; a query that starts after it sees all of them.
+* **Fuseki (TDB2), GraphDB, Stardog, Neptune**: an update request is one transaction
+  there, by their documentation, so a batch is all or nothing; not tested here (no
+  server of theirs in CI).
+
+One writer at a time: the switch moves the counters by values read just before it, so
+two Qualitas processes writing to one dataset at once would skew them (the README's
+deployment section: one writer, read replicas).
 
 Retries: a request failing with a transient error (connection refused or reset, 502,
 503, 504: a server restarting) is tried again with exponential backoff. Every write but
