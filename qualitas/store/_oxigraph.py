@@ -55,10 +55,11 @@ of the steps and a commit-intent flag kept in the store:
 If anything fails in steps 1 to 3 (a syntax error, a full disk, a file changed while
 loading), the triples of the batch graph that no current batch holds are deleted from
 the default graph, the flag cleared and the batch graph dropped, before the error is
-raised. A process killed at any moment leaves either no flag (the commit landed, or
-the default graph was never touched) or the flag and no metadata: the next open for
-writing then does that same clean-up. A batch graph no metadata points at is dropped
-on that open too.
+raised (should that clean-up fail too, the object refuses every read and write until
+the store is reopened). A process killed at any moment leaves either no flag (the
+commit landed, or the default graph was never touched) or the flag and no metadata:
+the next open for writing then does that same clean-up, in one transaction. A batch
+graph no metadata points at is dropped on that open too.
 
 What readers see:
 
@@ -401,6 +402,9 @@ class OxigraphStore:
         self._gate = _Gate()
         #: Where the last bulk load's time went (None until one ran): for bench/ingest.py.
         self.last_bulk_profile: BulkProfile | None = None
+        #: Set when a failed bulk load could not be undone: the live data holds part of
+        #: it, so this object refuses reads and writes until the store is reopened.
+        self._unsettled: str | None = None
         #: (live triples, batches): read once here, then moved by this object's own
         #: commits, the only ones (a writer holds the store's lock; a read-only view
         #: sees the store as it was when opened). Reading them per call would also walk
@@ -430,6 +434,8 @@ class OxigraphStore:
         it starts, since a query reads the snapshot taken as it starts, however late
         its results are read (``reasoning/gap.py`` reads them as they come)."""
         with self._gate.read():
+            if self._unsettled:
+                raise StoreError(f"store {self.path}: {self._unsettled}")
             return self._run(query)
 
     def _run(self, query: str) -> object:
@@ -611,8 +617,7 @@ class OxigraphStore:
         agent: str,
         format: str,
     ) -> LoadResult:
-        if self.read_only:
-            raise StoreError(f"store {self.path} is open read-only")
+        self._check_writable()
         with self._write_lock:
             previous = self._batch(source)
             if previous is not None and previous.sha256 == sha256:
@@ -645,8 +650,7 @@ class OxigraphStore:
         self, path: Path, *, sha256: str, agent: str, progress: Progress | None, total: int, profile: BulkProfile
     ) -> LoadResult:
         """The bulk way for an N-Triples file without blank nodes (module docstring)."""
-        if self.read_only:
-            raise StoreError(f"store {self.path} is open read-only")
+        self._check_writable()
         started, cpu_started = time.perf_counter(), time.process_time()
         source = profile.source
         with self._write_lock:
@@ -813,11 +817,20 @@ class OxigraphStore:
         try:
             self._settle()
         except (OSError, RuntimeError) as undo:
-            log.warning("could not undo the failed bulk load into %s (%s); reopening the store will", graph, undo)
-        self._drop_quietly(graph)
+            # The batch graph stays: it is what the next open for writing undoes by.
+            self._unsettled = f"a failed bulk load into {graph.value} could not be undone ({undo}); reopen the store"
+            log.warning("%s", self._unsettled)
+        else:
+            self._drop_quietly(graph)
         self._remove_bulk_leftovers()
         if isinstance(exc, OSError):
             raise StoreError(f"write to {self.path} failed: {exc}") from exc
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.path} is open read-only")
+        if self._unsettled:
+            raise StoreError(f"store {self.path}: {self._unsettled}")
 
     def _flush(self) -> None:
         if self.path is not None:
@@ -826,8 +839,7 @@ class OxigraphStore:
     def retract(self, source: str) -> LoadResult:
         """Remove the source's current batch: its metadata, and from the live data
         every triple of it that no other current batch holds. All or nothing."""
-        if self.read_only:
-            raise StoreError(f"store {self.path} is open read-only")
+        self._check_writable()
         with self._write_lock:
             previous = self._batch(source)
             if previous is None:
