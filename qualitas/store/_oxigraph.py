@@ -41,10 +41,13 @@ of the steps and a commit-intent flag kept in the store:
    batch graph. Blank nodes are why files holding ``_:`` go the transactional way:
    the bulk loader renames them per call, so two loads of one chunk would not agree;
 2. before the first write to the default graph, the flag ``<meta> q:pendingBatch
-   <batch graph>`` is committed and flushed to disk, and this object's readers
-   (``select``, ``ask``, ``construct``, ``batch``, ``batches``, ``snapshot``) wait at
-   a gate until step 4 ends (a query only waits to start: Oxigraph evaluates it on
-   the snapshot taken as it starts, however late its results are read);
+   <batch graph>`` is committed and flushed to disk. Just before, a checkpoint of the
+   store is taken (``Store.backup`` into ``qualitas-bulk-view/``: hard links, cheap)
+   and opened read-only: until step 4 has landed, this object's queries (``select``,
+   ``ask``, ``construct``, ``snapshot``) read it, so they neither wait nor see the
+   load. An in-memory store has no checkpoint: its queries wait at a gate instead
+   (a query only waits to start: Oxigraph evaluates it on the snapshot taken as it
+   starts, however late its results are read). ``generation()`` is odd meanwhile;
 3. the live triple count is taken (a scan of the default graph, or, when the store
    is much larger than the batch, a count of the batch's triples no current batch
    holds), and the file's SHA-256 is checked against the one the batch is named by;
@@ -64,7 +67,8 @@ graph no metadata points at is dropped on that open too.
 What readers see:
 
 * this object's readers: the store before a write or after it, never between (the
-  SPARQL transaction for the transactional way, the gate for the bulk way);
+  SPARQL transaction for the transactional way; for the bulk way, the checkpoint of
+  the store before it until the commit has landed, then the store);
 * a read-only view (``read_only=True``, e.g. another process beside ``qualitas
   serve``): the store as it was when the view was opened, for as long as it stays
   open. Opening one while the flag is set (a bulk load in its live phase, or one
@@ -123,6 +127,8 @@ _PENDING = f"{_Q}pendingBatch"
 #: Where the bulk way keeps the chunks it loads (in the store's directory, so that an
 #: open for writing deletes what a killed load left).
 _CHUNK_DIR = "qualitas-bulk-chunks"
+#: The checkpoint this object's readers read while a bulk load writes the live data.
+_VIEW_DIR = "qualitas-bulk-view"
 _BLOCK = 1 << 20
 #: The bulk way counts the live triples by scanning the default graph while the store
 #: holds at most this many times the batch's triples, else by a lookup per batch triple
@@ -398,8 +404,12 @@ class OxigraphStore:
                 ) from exc
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._write_lock = threading.Lock()
-        #: Keeps this object's readers out while a bulk load writes the default graph.
+        #: Keeps this object's readers out while a bulk load writes the default graph of
+        #: an in-memory store; one on disk sends them to ``_frozen`` instead.
         self._gate = _Gate()
+        #: While a bulk load writes the live data: a read-only checkpoint of the store
+        #: as it was before, which this object's queries read.
+        self._frozen: ox.Store | None = None
         #: Where the last bulk load's time went (None until one ran): for bench/ingest.py.
         self.last_bulk_profile: BulkProfile | None = None
         #: Set when a failed bulk load could not be undone: the live data holds part of
@@ -415,6 +425,8 @@ class OxigraphStore:
         self._generation = 0
         if not read_only:
             self._remove_bulk_leftovers()
+            if self.path is not None:
+                shutil.rmtree(self.path / _VIEW_DIR, ignore_errors=True)
             self._settle()
             self._recover()
             self._upgrade()
@@ -430,17 +442,24 @@ class OxigraphStore:
     # ------------------------------------------------------------------ reads
 
     def _query(self, query: str) -> object:
-        """Start ``query``, outside a bulk load's live phase: the gate is held only while
-        it starts, since a query reads the snapshot taken as it starts, however late
-        its results are read (``reasoning/gap.py`` reads them as they come)."""
+        """Start ``query`` on the store as readers must see it: during a bulk load's live
+        phase, on the checkpoint of the store before it (or, in memory, once the gate
+        opens again). Oxigraph evaluates a query on the snapshot taken as it starts,
+        however late its results are read (``reasoning/gap.py`` reads them as they come)."""
+        frozen = self._frozen
+        if frozen is not None:
+            return self._run(query, frozen)
         with self._gate.read():
             if self._unsettled:
                 raise StoreError(f"store {self.path}: {self._unsettled}")
             return self._run(query)
 
-    def _run(self, query: str) -> object:
-        """Start ``query`` without the gate: for the writer itself, which holds it."""
+    def _run(self, query: str, store: ox.Store | None = None) -> object:
+        """Start ``query`` on ``store`` (the store itself by default), without the gate:
+        for the writer itself, which holds it."""
         try:
+            if store is not None:
+                return store.query(query, prefixes=PREFIXES)
             if self._legacy:
                 return self._store.query(query, default_graph=list(self._legacy), prefixes=PREFIXES)
             return self._store.query(query, prefixes=PREFIXES)
@@ -502,7 +521,8 @@ class OxigraphStore:
 
     def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
         with self._gate.read():
-            return frozenset((str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in self._store)
+            quads = self._frozen or self._store
+            return frozenset((str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in quads)
 
     def batches(self) -> list[BatchInfo]:
         with self._gate.read():
@@ -720,8 +740,8 @@ class OxigraphStore:
         """Steps 1 and 2 of the bulk way. Two workers (Oxigraph's loader uses one core per
         call) take, in order, the loads of chunks into the batch graph, and the load of a
         chunk into the default graph once its load into the batch graph has returned. The
-        first of those enters the gate (held in ``live`` until the caller is done) and
-        sets the flag. Returns the seconds it took."""
+        first of those freezes this object's readers (``_freeze``, undone when ``live``
+        closes, after the caller's commit) and sets the flag. Returns the seconds it took."""
         started = time.perf_counter()
         digest = hashlib.sha256()
         nt = ox.RdfFormat.N_TRIPLES
@@ -789,9 +809,7 @@ class OxigraphStore:
                 profile.chunks += 1
                 loaded += size
                 if not live_bytes and not into_live:
-                    live.enter_context(self._gate.write())
-                    self._generation += 1
-                    live.callback(self._end_live)
+                    self._freeze(live)
                     self._store.update(
                         f"INSERT DATA {{ GRAPH <{_META}> {{ <{_META}> <{_PENDING}> <{graph.value}> }} }}"
                     )
@@ -807,6 +825,28 @@ class OxigraphStore:
         if progress is not None:
             progress(total, total)
         return time.perf_counter() - started
+
+    def _freeze(self, live: contextlib.ExitStack) -> None:
+        """Before the first write to the live data: this object's readers go to a
+        read-only checkpoint of the store as it is (``Store.backup``: hard links, cheap)
+        until ``live`` closes, after the commit; in memory, where there is no
+        checkpoint, they wait at the gate. The generation is odd meanwhile."""
+        self._generation += 1
+        live.callback(self._end_live)
+        if self.path is None:
+            live.enter_context(self._gate.write())
+            return
+        target = self.path / _VIEW_DIR
+        # The previous load's checkpoint, left for the queries that may still read it.
+        shutil.rmtree(target, ignore_errors=True)
+        self._store.backup(str(target))
+        self._frozen = ox.Store.read_only(str(target))
+        live.callback(self._thaw)
+
+    def _thaw(self) -> None:
+        # Its files stay until the next bulk load or open for writing: a query started
+        # on it a moment ago may still be reading them.
+        self._frozen = None
 
     def _end_live(self) -> None:
         self._generation += 1
@@ -965,9 +1005,12 @@ class OxigraphStore:
         )
 
     def close(self) -> None:
+        self._frozen = None
         if not self.read_only:
             with contextlib.suppress(OSError):
                 self._store.flush()
+            if self.path is not None:
+                shutil.rmtree(self.path / _VIEW_DIR, ignore_errors=True)
         del self._store
 
     def __enter__(self) -> OxigraphStore:
