@@ -42,8 +42,9 @@ of the steps and a commit-intent flag kept in the store:
    the bulk loader renames them per call, so two loads of one chunk would not agree;
 2. before the first write to the default graph, the flag ``<meta> q:pendingBatch
    <batch graph>`` is committed and flushed to disk. Just before, a checkpoint of the
-   store is taken (``Store.backup`` into ``qualitas-bulk-view/``: hard links, cheap)
-   and opened read-only: until step 4 has landed, this object's queries (``select``,
+   store is taken (``Store.backup`` into ``qualitas-bulk-view/``: hard links, cheap;
+   deleted by the next bulk load, ``close()`` or open for writing) and opened
+   read-only: until step 4 has landed, this object's queries (``select``,
    ``ask``, ``construct``, ``snapshot``) read it, so they neither wait nor see the
    load. An in-memory store has no checkpoint: its queries wait at a gate instead
    (a query only waits to start: Oxigraph evaluates it on the snapshot taken as it
@@ -521,7 +522,7 @@ class OxigraphStore:
 
     def snapshot(self) -> frozenset[tuple[str, str, str, str]]:
         with self._gate.read():
-            quads = self._frozen or self._store
+            quads = self._frozen if self._frozen is not None else self._store  # (len() counts)
             return frozenset((str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in quads)
 
     def batches(self) -> list[BatchInfo]:

@@ -47,7 +47,7 @@ def test_readers_see_the_store_before_or_after_a_bulk_load_never_between(
     load writes the live data, without waiting; in memory they wait at a gate."""
     store = OxigraphStore(tmp_path / "store" if on_disk else None)
     store.load_file(ONTOLOGY_FILE, format="turtle", source="qualitas-ontology.ttl", agent="test")
-    before = store.select(COUNT)[0]["n"]
+    before, quads = store.select(COUNT)[0]["n"], store.snapshot()
     seen: list[object] = []
     during: list[object] = []
     stop = threading.Event()
@@ -63,6 +63,7 @@ def test_readers_see_the_store_before_or_after_a_bulk_load_never_between(
         # A query here, in the loading thread, is answered at once, from before the load ...
         during.append(store.select(COUNT)[0]["n"])
         during.append(len(store.batches()))
+        during.append(store.snapshot() == quads)
         # ... and a read-only view opened now reads the flag in its own snapshot and refuses.
         with pytest.raises(StoreBusyError):
             OxigraphStore(tmp_path / "store", read_only=True, busy_wait_s=0)
@@ -79,7 +80,7 @@ def test_readers_see_the_store_before_or_after_a_bulk_load_never_between(
     assert profile is not None and profile.chunks >= 15 and profile.triples == result.triples
     assert set(seen) <= {before, after} and after == store.triple_count() > before
     if on_disk:
-        assert during == [before, 1]
+        assert during == [before, 1, True]
         with OxigraphStore(tmp_path / "store", read_only=True, busy_wait_s=0) as view:
             assert view.select(COUNT)[0]["n"] == after
             assert (view.triple_count(), view.batch_count()) == (after, 2)
