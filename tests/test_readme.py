@@ -45,7 +45,7 @@ NOT_RUN: dict[str, str] = {
     "make run": "long-running: installs, loads the demo and serves until Ctrl-C (this test does the "
     "demo load itself and serves the app under uvicorn for the GraphQL blocks and curl)",
     "make test": "runs the whole suite, this test included",
-    '.venv/bin/qualitas alerts test --channel dingtalk --webhook "https://oapi.dingtalk.com/robot/send?access_token=..." '
+    '.venv/bin/qualitas alerts test --channel dingtalk --webhook "https://oapi.dingtalk.com/robot/send?access_token=..." '  # noqa: E501 (the README line)
     '--secret "SEC..."': "sends to a real chat robot, which needs its webhook URL and secret; "
     "tests/chat/test_outbound.py runs the command against loopback robots that check the signature",
     "QUALITAS_STORE_USER=dba QUALITAS_STORE_PASSWORD=... .venv/bin/qualitas --store http://127.0.0.1:8890/sparql "

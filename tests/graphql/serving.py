@@ -61,7 +61,8 @@ def issue_keys(settings: Settings, roles: tuple[str, ...] = ROLES) -> dict[str, 
 def serve_app(app: ASGIApp) -> Iterator[str]:
     """An ASGI app under uvicorn on 127.0.0.1 at a free port, in a thread; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
