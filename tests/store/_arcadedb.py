@@ -70,6 +70,11 @@ class ArcadeServer:
         import arcadedb_embedded  # the package only brings the JRE and the jars here
 
         package = Path(arcadedb_embedded.__file__).parent
+        with socket.socket() as probe:  # a taken port would only show as a server never ready
+            try:
+                probe.bind(("127.0.0.1", self.bolt_port))
+            except OSError as exc:
+                raise RuntimeError(f"cannot start ArcadeDB: Bolt port {self.bolt_port} is taken ({exc})") from exc
         java = package / "jre" / "bin" / "java"
         self.root.mkdir(parents=True, exist_ok=True)
         log = (self.root / "server.log").open("ab")
