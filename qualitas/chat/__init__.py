@@ -12,7 +12,7 @@ from qualitas.chat._config import Channel, ChatConfig, load_chat_config
 from qualitas.chat._inbound import AnomalyReport, add_chat_routes, parse_command, record_anomaly
 from qualitas.chat._message import ChatAlert, Location, Photo
 from qualitas.chat._providers import PROVIDERS, RATE_LIMITS, Provider
-from qualitas.chat._send import ChatBridge, ChatSender, Delivery, MediaStore, alert_for
+from qualitas.chat._send import ChatBridge, ChatSender, Delivery, MediaStore, alarm_photo, alert_for
 from qualitas.errors import DeliveryError
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Photo",
     "Provider",
     "add_chat_routes",
+    "alarm_photo",
     "alert_for",
     "load_chat_config",
     "parse_command",

@@ -27,10 +27,11 @@ if TYPE_CHECKING:
 
 def place_of(config: ChatConfig) -> Callable[[Alarm], Location | None]:
     """The line and station of an alarm, from the configuration's ``places`` (matched on the
-    signal, then on the signal's first dotted part: ``fc12.temperature`` -> ``fc12``)."""
+    signal, then on the signal's first dotted part: ``fc12.temperature`` -> ``fc12``, then
+    on the sources of its evidence: a camera source's name)."""
 
     def lookup(alarm: Alarm) -> Location | None:
-        for key in (alarm.signal, alarm.signal.split(".", 1)[0]):
+        for key in (alarm.signal, alarm.signal.split(".", 1)[0], *(h.source for h in reversed(alarm.evidence))):
             place = config.places.get(key)
             if place is not None:
                 return Location(line=place.line, station=place.station, equipment=place.equipment)

@@ -176,6 +176,19 @@ class ChatSender:
 FrameLookup = Callable[[Alarm], Photo | None]
 
 
+def alarm_photo(alarm: Alarm) -> Photo | None:
+    """The frame a vision alarm fired on, from the file the edge runner kept
+    (``Alarm.photo``, :mod:`qualitas.edge_adapters.frames`); None when there is none or
+    it has been pruned since."""
+    if not alarm.photo:
+        return None
+    try:
+        return Photo.from_file(alarm.photo)
+    except QualitasError as exc:
+        log.warning("alarm %s: no photo: %s", alarm.id, exc.message)
+        return None
+
+
 class MediaStore:
     """Photos kept by content hash under ``media_dir``; ``/chat/media/<sha256>.<ext>`` serves
     them (the hash is the capability: a provider fetching the image needs no credentials)."""
@@ -237,8 +250,9 @@ def alert_for(
 
 class ChatBridge:
     """Forwards every alarm the hub publishes to the channels whose ``severities`` include
-    it. ``frames`` finds the photo for an alarm (the frame a vision alarm fired on); it is
-    kept in the media store so apps that fetch images by URL can show it."""
+    it. ``frames`` finds the photo for an alarm (default :func:`alarm_photo`: the frame a
+    vision alarm fired on); it is kept in the media store so apps that fetch images by URL
+    can show it."""
 
     def __init__(
         self,
@@ -250,15 +264,16 @@ class ChatBridge:
     ) -> None:
         self.config = config
         self.sender = sender
-        self.frames = frames
+        self.frames = frames or alarm_photo
         self.locations = locations
         self.media = MediaStore(config.media_dir, config.media_url)
         self.delivered: list[Delivery] = []
         self.errors: list[str] = []
+        self.forwarded = 0  # alarms handled (sent, filtered out or failed)
         self._task: asyncio.Task[None] | None = None
 
     async def forward(self, alarm: Alarm) -> list[Delivery]:
-        photo = self.frames(alarm) if self.frames else None
+        photo = self.frames(alarm)
         photo_url = self.media.url(self.media.put(photo)) if photo is not None else None
         location = self.locations(alarm) if self.locations else None
         message = alert_for(alarm, self.config, photo=photo, photo_url=photo_url, location=location)
@@ -272,6 +287,7 @@ class ChatBridge:
                 self.errors.append(exc.message)
                 log.error("chat: %s", exc.message)
         self.delivered += out
+        self.forwarded += 1
         return out
 
     def start(self, hub_subscription: object) -> None:
@@ -279,9 +295,21 @@ class ChatBridge:
 
         async def pump() -> None:
             async for alarm in hub_subscription:  # type: ignore[attr-defined]
-                await self.forward(alarm)
+                try:
+                    await self.forward(alarm)
+                except Exception as exc:  # one bad alarm (an unreadable photo) must not stop the rest
+                    self.forwarded += 1
+                    self.errors.append(f"alarm {alarm.id}: {exc}")
+                    log.exception("chat: alarm %s not forwarded", alarm.id)
 
         self._task = asyncio.get_running_loop().create_task(pump())
+
+    async def drain(self, published: Callable[[], int], *, timeout_s: float = 30.0) -> None:
+        """Wait (at most ``timeout_s``) until every alarm published so far, ``published()``
+        of them counted since :meth:`start`, has been forwarded."""
+        deadline = time.monotonic() + timeout_s
+        while self.forwarded < published() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def aclose(self) -> None:
         if self._task is not None:

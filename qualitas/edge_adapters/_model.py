@@ -72,6 +72,8 @@ class Alarm:
     value: float | None = None
     evidence: tuple[RawHit, ...] = ()
     run_id: str | None = None
+    #: The image file of the frame a vision alarm fired on (qualitas.edge_adapters.frames).
+    photo: str | None = None
 
     @property
     def raised_at(self) -> dt.datetime:

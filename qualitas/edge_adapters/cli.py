@@ -11,7 +11,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -48,8 +48,15 @@ def run(
         Path | None, typer.Option("--store", help="Store directory (default: config, then settings).")
     ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not record to the graph.")] = False,
+    chat: Annotated[
+        Path | None,
+        typer.Option("--chat", help="Send alarms to these chat robots (YAML; default: QUALITAS_CHAT_CONFIG)."),
+    ] = None,
 ) -> None:
-    """Run the edge loop with a live status line until Ctrl-C or --duration."""
+    """Run the edge loop with a live status line until Ctrl-C or --duration.
+
+    With a chat configuration, every alarm goes to its robots from this process, a vision
+    alarm with the frame it fired on."""
     from qualitas.audit import open_audit_log
     from qualitas.edge_adapters.config import load_config
     from qualitas.edge_adapters.runner import EdgeRunner
@@ -63,6 +70,11 @@ def run(
         if dry_run:
             config = config.model_copy(update={"dry_run": True})
         settings = Settings()
+        chat_config = None
+        if chat is not None or settings.chat_config is not None:
+            from qualitas.chat import load_chat_config
+
+            chat_config = load_chat_config(chat or settings.chat_config)  # type: ignore[arg-type]
         graph = None if no_store else open_store(store or config.store or settings.store)
         # device writes go to the audit trail beside the store they are recorded in
         trail = (
@@ -73,8 +85,28 @@ def run(
     except QualitasError as exc:
         raise _fail(exc) from None
 
+    bridges: list[Any] = []
+
     async def main() -> EdgeRunner:
         runner = EdgeRunner(config, store=graph, audit=trail)
+        bridge = None
+        if chat_config is not None and chat_config.channels:
+            from qualitas.chat import ChatBridge, ChatSender
+            from qualitas.chat._app import place_of
+
+            bridge = ChatBridge(chat_config, ChatSender(chat_config.channels), locations=place_of(chat_config))
+            bridge.start(runner.hub.subscribe())
+            bridges.append(bridge)
+            await asyncio.sleep(0)  # the bridge subscribes before the first alarm
+        try:
+            await _run(runner)
+        finally:
+            if bridge is not None:
+                await bridge.drain(lambda: runner.hub.published)
+                await bridge.aclose()
+        return runner
+
+    async def _run(runner: EdgeRunner) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -92,7 +124,6 @@ def run(
                     sys.stderr.write(status.line() + "\n")  # type: ignore[attr-defined]
 
             await runner.run(duration=duration, stop=stop, on_status=plain)
-        return runner
 
     try:
         runner = asyncio.run(main())
@@ -107,6 +138,10 @@ def run(
         f"{s.suppressed_fraction:.1%} of raw hits suppressed; raw series in {runner.series.path}",
         highlight=False,
     )
+    for bridge in bridges:
+        sent = len(bridge.delivered)
+        errors = bridge.errors
+        out.print(f"chat: {sent} messages delivered" + (f", {len(errors)} failed: {errors[0]}" if errors else ""))
 
 
 @edge_app.command("inspect")

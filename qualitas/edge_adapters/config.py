@@ -238,6 +238,9 @@ class EdgeConfig(_Model):
     agent: str = "qualitas-edge"
     store: Path | None = None
     series_dir: Path = Path(".qualitas/series")
+    #: The frames vision alarms fired on, one file per alarm, at most ``frames_keep`` kept.
+    frames_dir: Path = Path(".qualitas/alarm-frames")
+    frames_keep: int = Field(default=500, ge=1)
     buffer: BufferSpec = BufferSpec()
     dry_run: bool = False
     sources: list[Source] = []
@@ -274,6 +277,8 @@ def load_config(path: Path | str) -> EdgeConfig:
     updates: dict[str, Any] = {}
     if not config.series_dir.is_absolute():
         updates["series_dir"] = base / config.series_dir
+    if not config.frames_dir.is_absolute():
+        updates["frames_dir"] = base / config.frames_dir
     if config.store is not None and not config.store.is_absolute():
         updates["store"] = base / config.store
     if config.buffer.path is not None and not config.buffer.path.is_absolute():

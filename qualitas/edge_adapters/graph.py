@@ -18,6 +18,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -90,6 +91,8 @@ def alarm_triples(alarm: Alarm, *, agent: str, equipment: str | None = None) -> 
         out.append((s, Q.duringRun, mint("run", alarm.run_id)))
     if equipment:
         out.append((s, Q.onEquipment, mint("equipment", equipment)))
+    if alarm.photo:  # the frame a vision alarm fired on, where the edge run keeps it
+        out.append((s, Q.photo, Literal(Path(alarm.photo).resolve().as_uri())))
     return out
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from qualitas.edge_adapters._model import ActionRecord, Alarm, Sample
 from qualitas.edge_adapters.alerts import AlertHub
 from qualitas.edge_adapters.buffer import SpillBuffer
 from qualitas.edge_adapters.config import EdgeConfig, SpcSpec
+from qualitas.edge_adapters.frames import AlarmFrames
 from qualitas.edge_adapters.graph import (
     GraphRecorder,
     action_triples,
@@ -127,6 +129,7 @@ class EdgeRunner:
         self.hub = hub or AlertHub()
         self.buffer = SpillBuffer(config.buffer.path, capacity=config.buffer.capacity)
         self.series = SeriesStore(config.series_dir, config.run.id)
+        self.frames = AlarmFrames(config.frames_dir, keep=config.frames_keep)
         self.recorder = GraphRecorder(store, agent=config.agent, run_id=config.run.id, audit=audit)
         self.adapters = (
             adapters
@@ -171,7 +174,21 @@ class EdgeRunner:
         target = self.config.targets.get(signal)
         return (spec.equipment if spec else None) or (target.equipment if target else None) or self.config.run.equipment
 
+    def _frame_of(self, alarm: Alarm) -> str | None:
+        """Keep the frame a vision alarm fired on (see :mod:`qualitas.edge_adapters.frames`)."""
+        for adapter in self.adapters.values():
+            frame_for = getattr(adapter, "frame_for", None)
+            frame = frame_for(alarm) if frame_for is not None else None
+            if frame is not None:
+                path = self.frames.save(alarm.id, frame)
+                return str(path) if path is not None else None
+        return None
+
     def alarm(self, alarm: Alarm) -> None:
+        if alarm.photo is None:
+            photo = self._frame_of(alarm)
+            if photo is not None:
+                alarm = dataclasses.replace(alarm, photo=photo)
         self.alarms.append(alarm)
         self.hub.publish(alarm)
         self.recorder.add(alarm_triples(alarm, agent=self.config.agent, equipment=self._equipment_for(alarm.signal)))

@@ -11,6 +11,9 @@ the run's summary records them as ``q:InspectionSegment`` s, so every frame maps
 model that judged it. With ``drift``, a :class:`DriftMonitor` watches the frames and
 yields ``<prefix>.drift_psi`` each check, and a ``drift`` alarm when it crosses its
 threshold.
+
+The adapter remembers its last :data:`RECENT_FRAMES` frames by their samples' time, so
+the runner can keep the frame an alarm fired on (:meth:`VisionAdapter.frame_for`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import cycle
@@ -42,6 +46,12 @@ from qualitas.edge_adapters.vision.inference import (
 
 if TYPE_CHECKING:
     from qualitas.store import GraphStore
+
+#: Frames remembered for :meth:`VisionAdapter.frame_for` (at 120 fps, two seconds of lag
+#: between a frame and the alarm its samples raise). A file frame is kept as its path; an
+#: array over :data:`_KEEP_ARRAY_BYTES` as the 64x64 grayscale the model judged.
+RECENT_FRAMES = 256
+_KEEP_ARRAY_BYTES = 256 * 1024
 
 
 @dataclass
@@ -111,6 +121,7 @@ class VisionAdapter:
         self.last_error: str | None = None
         self.finished = False  # every frame inspected (not looping): done, not down
         self._stop = asyncio.Event()
+        self.recent: OrderedDict[float, Frame] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -181,6 +192,25 @@ class VisionAdapter:
             )
         self.drifting = check.drifted
 
+    def _remember(self, ts: float, frame: Frame, gray: np.ndarray) -> None:
+        if not isinstance(frame, str | Path) and np.asarray(frame).nbytes > _KEEP_ARRAY_BYTES:
+            frame = gray
+        self.recent[ts] = frame
+        while len(self.recent) > RECENT_FRAMES:
+            self.recent.popitem(last=False)
+
+    def frame_for(self, alarm: Alarm) -> Frame | None:
+        """The frame whose samples raised ``alarm``: the newest evidence from this source,
+        else (a drift alarm, an SPC alarm on one of its signals) the frame at the alarm's
+        time; None if the alarm is not this camera's or the frame is no longer remembered."""
+        prefix = (self.spec.signal_prefix or self.spec.name) + "."
+        for hit in reversed(alarm.evidence):
+            if hit.source == self.spec.name and hit.ts in self.recent:
+                return self.recent[hit.ts]
+        if alarm.signal.startswith(prefix):
+            return self.recent.get(alarm.ts)
+        return None
+
     def segment_triples(self, *, run_id: str) -> list[Any]:
         from qualitas.edge_adapters.vision.registry import segment_triples
 
@@ -206,6 +236,7 @@ class VisionAdapter:
             verdict = self.inspector.inspect(gray)
             ts = time.time()
             self._judged(ts)
+            self._remember(ts, frame, gray)
             for sample in verdict_samples(verdict, prefix=prefix, source=self.spec.name, ts=ts):
                 self.sink(sample)
             self._watch(gray, verdict, prefix, ts)
