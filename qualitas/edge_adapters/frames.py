@@ -77,7 +77,7 @@ class AlarmFrames:
             log.warning("alarm %s: cannot keep the frame it fired on: %s", alarm_id, exc)
             return None
         self.saved += 1
-        self.prune()
+        self.prune(keep_name=target.name)
         return target
 
     def path(self, alarm_id: str) -> Path | None:
@@ -87,8 +87,9 @@ class AlarmFrames:
                 return candidate
         return None
 
-    def prune(self) -> None:
-        """Delete the oldest frames beyond ``keep`` files or ``max_bytes`` in all."""
+    def prune(self, *, keep_name: str | None = None) -> None:
+        """Delete the oldest frames beyond ``keep`` files or ``max_bytes`` in all (never
+        ``keep_name``, the frame just written, whatever the file times say)."""
         files = []
         for p in self.directory.iterdir():
             if p.suffix in (".png", ".jpg"):
@@ -97,7 +98,7 @@ class AlarmFrames:
                 except FileNotFoundError:
                     continue
                 files.append((st.st_mtime_ns, p.name, p, st.st_size))
-        files.sort(reverse=True)  # newest first
+        files.sort(key=lambda f: (f[1] == keep_name, f[0], f[1]), reverse=True)  # just written, then newest
         total = 0
         for i, (_, _, p, size) in enumerate(files):
             total += size

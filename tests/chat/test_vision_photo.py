@@ -25,9 +25,12 @@ from qualitas.chat import ChatBridge, ChatConfig, ChatSender
 from qualitas.cli import app
 from qualitas.edge_adapters.alerts import AlertHub
 from qualitas.edge_adapters.config import parse_config
+from qualitas.edge_adapters.frames import AlarmFrames
+from qualitas.edge_adapters.graph import alarm_triples
 from qualitas.edge_adapters.runner import EdgeRunner
 from qualitas.edge_adapters.vision.generator import stream
 from qualitas.edge_adapters.vision.inference import VisionInspector
+from qualitas.ontology import Q
 from tests.chat.robots import Robots, serve_robots
 
 LABELS = (0, 1, 2, 0, 3, 2)  # good, void, good, good, burr, good: two defective boards
@@ -136,6 +139,8 @@ async def test_server_bridge_on_the_hub_sends_the_array_frame(robots: Robots, tm
     await bridge.aclose()
 
     assert [a.photo is not None for a in runner.alarms] == [True] * len(defective)
+    photos = [str(o) for a in runner.alarms for _, p, o in alarm_triples(a, agent="edge") if p == Q.photo]
+    assert photos == [Path(a.photo).resolve().as_uri() for a in runner.alarms]  # type: ignore[arg-type]
     images = [np.asarray(Image.open(io.BytesIO(b))) for b in _images(robots)]
     assert len(images) == len(defective)
     for image, index in zip(images, defective, strict=True):
@@ -146,3 +151,18 @@ def _wecom(robots: Robots):  # type: ignore[no-untyped-def]
     from qualitas.chat import Channel
 
     return Channel(name="line2", provider="wecom", webhook=robots.url("wecom"))
+
+
+def test_alarm_frames_folder_is_bounded_and_keeps_the_newest(tmp_path: Path) -> None:
+    frames = AlarmFrames(tmp_path, keep=3)
+    images = [np.full((8, 8), 40 * i, dtype=np.uint8) for i in range(5)]
+    for i, image in enumerate(images):
+        assert frames.save(f"run/alarm {i}", image) == tmp_path / f"run_alarm_{i}.png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run_alarm_2.png", "run_alarm_3.png", "run_alarm_4.png"]
+    kept = frames.path("run/alarm 4")
+    assert kept is not None and np.array_equal(np.asarray(Image.open(kept)), images[4])
+    assert frames.path("run/alarm 0") is None
+    small = AlarmFrames(tmp_path / "small", keep=100, max_bytes=1)  # over the byte budget: only the newest stays
+    for i in range(3):
+        small.save(f"a{i}", images[i])
+    assert [p.name for p in (tmp_path / "small").iterdir()] == ["a2.png"]
