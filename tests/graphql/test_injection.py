@@ -115,6 +115,7 @@ EXTRA: dict[str, dict[str, Any]] = {
 WRITES = {
     "generatePack": "a final pack records its override (overrideBy, overrideReason) as PROV literals",
     "recordObservations": "observations are written with their signal, unit and run as data",
+    "openCapa": "a CAPA opened without a complaint stores its title (and the names it is given) as data",
 }
 #: Arguments whose every call builds a pack: a sample of payloads, by variable only.
 SAMPLED = frozenset({("generatePack", "overrideBy"), ("generatePack", "overrideReason")})
