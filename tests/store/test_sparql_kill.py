@@ -64,6 +64,7 @@ def test_a_kill_during_a_load_leaves_all_or_none_of_the_batch(
     before = _live(store)
     assert store.triple_count() == len(before) == 200
     triples: object = BIG
+    timers: list[threading.Timer] = []
     # In the clean-up phase the load replaces "base": the switch lands, the server dies
     # as the superseded graph is dropped (the load still reports success).
     source = "base" if phase == "cleanup" else "big"
@@ -77,7 +78,9 @@ def test_a_kill_during_a_load_leaves_all_or_none_of_the_batch(
 
         def kill_during_switch(text: str, *, idempotent: bool = True) -> None:
             if phase == "switch" and "q:IngestBatch , prov:Entity" in text:  # the switch's record
-                threading.Timer(0.02, server.kill).start()
+                timer = threading.Timer(0.02, server.kill)
+                timers.append(timer)
+                timer.start()
             if phase == "cleanup" and "RetiredBatch" in text and "DROP SILENT GRAPH" in text:
                 server.kill()
             send(text, idempotent=idempotent)
@@ -89,6 +92,9 @@ def test_a_kill_during_a_load_leaves_all_or_none_of_the_batch(
     except StoreError:
         failed = True
     finally:
+        # A switch quicker than the timer: the kill still comes, but never into the restart.
+        for timer in timers:
+            timer.join()
         store.close()
         server.kill()
         server.start()
