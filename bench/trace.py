@@ -42,6 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _settle import settle  # bench/ is the script's directory
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import BNode
 
@@ -90,31 +91,6 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _settle(store_dir: Path, *, quiet_s: float = 5.0, limit_s: float = 300.0) -> float:
-    """Wait until RocksDB's background compaction, which a writable open starts on a
-    freshly loaded store, has settled: the store's ``*.sst`` files unchanged (names and
-    sizes) for ``quiet_s``, at most ``limit_s``. Until then a lookup checks more files
-    (1.5 to 2 times the CPU per trace at 1M triples right after a bulk load) and the
-    compaction takes a core from the traces: the figure sought is that of a server
-    that has held its store for a while. Returns the seconds waited."""
-    started = last_change = time.monotonic()
-    seen: frozenset[tuple[str, int]] = frozenset()
-    while time.monotonic() - started < limit_s:
-        files = set()
-        for sst in store_dir.glob("*.sst"):
-            try:
-                files.add((sst.name, sst.stat().st_size))
-            except FileNotFoundError:  # compacted away while listed
-                continue
-        now = frozenset(files)
-        if now != seen:
-            seen, last_change = now, time.monotonic()
-        elif time.monotonic() - last_change >= quiet_s:
-            break
-        time.sleep(0.5)
-    return last_change - started
-
-
 def _traces_in_fresh_process(
     store_dir: Path, picked: list[str], warm: list[str]
 ) -> tuple[list[float], list[float], dict[str, Trace], float]:
@@ -125,7 +101,7 @@ def _traces_in_fresh_process(
     and the process's resident memory after them."""
     store = open_store(store_dir)
     try:
-        settled = _settle(store_dir)
+        settled = settle(store_dir)
         print(f"tracing process: the store's files settled {settled:.0f} s after it opened")
         for cid in warm:
             reverse_trace(store, cid)
