@@ -84,7 +84,6 @@ import datetime as dt
 import re
 import threading
 import time
-import typing
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -96,19 +95,18 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.term import Node
 
-from qualitas.errors import InputError, MissingExtraError, NotFoundError, ParseError, StoreError
+from qualitas.errors import InputError, MissingExtraError, NotFoundError, StoreError
 from qualitas.ontology.namespaces import META_GRAPH, PREFIXES
 from qualitas.store._base import BatchInfo, LoadResult, LoadStatus, Progress, Row
 from qualitas.store._oxigraph import (
     BATCH_PREFIX,
     OxigraphStore,
     _literal,
-    _ProgressReader,
-    _syntax_message,
     _to_ox,
     _to_python,
     _to_rdflib,
     rdf_format,
+    reading_rdf,
     sha256_file,
 )
 from qualitas.store._remote import Connection
@@ -541,19 +539,10 @@ class BoltStore:
             raise InputError(f"{path}: no such file", file=str(path))
         ox_format, name = rdf_format(path, format)
         sha = sha256_file(path)
-        total = path.stat().st_size
 
         def write(staging: ox.NamedNode) -> None:
-            with path.open("rb") as raw:
-                reader: typing.IO[bytes] = raw
-                if progress is not None:
-                    reader = typing.cast(typing.IO[bytes], _ProgressReader(raw, total, progress))
-                try:
-                    self._replica.load(reader, format=ox_format, to_graph=staging)
-                except SyntaxError as exc:
-                    raise ParseError(_syntax_message(exc), file=path, line=exc.lineno) from exc
-                except ValueError as exc:
-                    raise ParseError(str(exc), file=path) from exc
+            with reading_rdf(path, progress=progress) as reader:
+                self._replica.load(reader, format=ox_format, to_graph=staging)
 
         return self._commit(write, source=source or path.name, sha256=sha, agent=agent, format=name)
 

@@ -302,6 +302,24 @@ class _ProgressReader(io.RawIOBase):
         return n or 0
 
 
+@contextlib.contextmanager
+def reading_rdf(path: Path, *, progress: Progress | None = None) -> Iterator[typing.IO[bytes]]:
+    """``path`` opened for an RDF parser, reporting progress in bytes as it is read; a
+    syntax error the parser raises inside the block becomes a ParseError naming the file
+    and line (every backend parses files this way)."""
+    total = path.stat().st_size
+    with path.open("rb") as raw:
+        reader: typing.IO[bytes] = raw
+        if progress is not None:
+            reader = typing.cast(typing.IO[bytes], _ProgressReader(raw, total, progress))
+        try:
+            yield reader
+        except SyntaxError as exc:
+            raise ParseError(_syntax_message(exc), file=path, line=exc.lineno) from exc
+        except ValueError as exc:
+            raise ParseError(str(exc), file=path) from exc
+
+
 def _int(value: object) -> int:
     if isinstance(value, int | str | decimal.Decimal):
         return int(value)
@@ -618,18 +636,10 @@ class OxigraphStore:
             return self._load_bulk(path, sha256=sha, agent=agent, progress=progress, total=total, profile=profile)
 
         def write(staging: ox.NamedNode) -> None:
-            with path.open("rb") as raw:
-                reader: typing.IO[bytes] = raw
-                if progress is not None:
-                    reader = typing.cast(typing.IO[bytes], _ProgressReader(raw, total, progress))
-                try:
-                    # Not transactional, and need not be: the graph is invisible until
-                    # the metadata switch, and dropped if anything fails before it.
-                    self._store.bulk_load(reader, format=ox_format, to_graph=staging)
-                except SyntaxError as exc:
-                    raise ParseError(_syntax_message(exc), file=path, line=exc.lineno) from exc
-                except ValueError as exc:
-                    raise ParseError(str(exc), file=path) from exc
+            with reading_rdf(path, progress=progress) as reader:
+                # Not transactional, and need not be: the graph is invisible until
+                # the metadata switch, and dropped if anything fails before it.
+                self._store.bulk_load(reader, format=ox_format, to_graph=staging)
 
         return self._commit(write, source=source or path.name, sha256=sha, agent=agent, format=name)
 

@@ -90,7 +90,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.term import Node
 
-from qualitas.errors import ConfigError, InputError, NotFoundError, ParseError, StoreError
+from qualitas.errors import ConfigError, InputError, NotFoundError, StoreError
 from qualitas.ontology.namespaces import GRAPH, META_GRAPH, PREFIXES
 from qualitas.store._base import BatchInfo, LoadResult, LoadStatus, Progress, Row
 from qualitas.store._oxigraph import (
@@ -98,12 +98,11 @@ from qualitas.store._oxigraph import (
     LAYOUT,
     _int,
     _literal,
-    _ProgressReader,
-    _syntax_message,
     _to_ox,
     _to_python,
     _to_rdflib,
     rdf_format,
+    reading_rdf,
     sha256_file,
 )
 from qualitas.store._remote import Connection
@@ -598,20 +597,11 @@ class SparqlStore:
             raise InputError(f"{path}: no such file", file=str(path))
         ox_format, name = rdf_format(path, format)
         sha = sha256_file(path)
-        total = path.stat().st_size
 
         def triples() -> Iterator[tuple[object, object, object]]:
-            with path.open("rb") as raw:
-                reader: typing.IO[bytes] = raw
-                if progress is not None:
-                    reader = typing.cast(typing.IO[bytes], _ProgressReader(raw, total, progress))
-                try:
-                    for quad in ox.parse(reader, format=ox_format):
-                        yield quad.subject, quad.predicate, quad.object
-                except SyntaxError as exc:
-                    raise ParseError(_syntax_message(exc), file=path, line=exc.lineno) from exc
-                except ValueError as exc:
-                    raise ParseError(str(exc), file=path) from exc
+            with reading_rdf(path, progress=progress) as reader:
+                for quad in ox.parse(reader, format=ox_format):
+                    yield quad.subject, quad.predicate, quad.object
 
         return self._commit(triples(), source=source or path.name, sha256=sha, agent=agent, format=name)
 
