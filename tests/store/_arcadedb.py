@@ -71,6 +71,9 @@ class ArcadeServer:
 
         package = Path(arcadedb_embedded.__file__).parent
         with socket.socket() as probe:  # a taken port would only show as a server never ready
+            # SO_REUSEADDR, as the server's own listener has: the connections a killed
+            # server leaves in TIME_WAIT do not count, a process listening there does.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", self.bolt_port))
             except OSError as exc:
