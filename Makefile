@@ -30,7 +30,7 @@ run: $(VENV)/.installed-run
 
 ## test: install with the test extras and run the whole suite
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check qualitas tests bench
