@@ -1098,8 +1098,7 @@ def _open_view(path: Path, busy_wait_s: float) -> ox.Store:
     pending flag, waiting up to ``busy_wait_s`` for the flag to clear."""
     deadline = time.monotonic() + busy_wait_s
     while True:
-        view = _open_read_only(path)
-        pending = _pending(view)
+        view, pending = _open_read_only(path)
         if not pending:
             return view
         del view
@@ -1113,14 +1112,17 @@ def _open_view(path: Path, busy_wait_s: float) -> ox.Store:
         time.sleep(min(0.2, max(0.0, deadline - time.monotonic())) or 0.01)
 
 
-def _open_read_only(path: Path, *, tries: int = 5) -> ox.Store:
-    """A read-only view of the store at ``path``. Opened while the writer compacts, RocksDB
-    may list a file the compaction has just deleted ("Corruption: ... No such file"):
-    the next try sees the new file list."""
+def _open_read_only(path: Path, *, tries: int = 5) -> tuple[ox.Store, list[str]]:
+    """A read-only view of the store at ``path`` and its pending bulk loads (its first
+    read). Opened while the writer compacts, RocksDB may list a file the compaction has
+    just deleted, which shows at the open ("Corruption: ... No such file") or at that
+    first read ("IO error: No such file or directory"): the next try sees the new file
+    list."""
     for attempt in range(tries):
         try:
-            return ox.Store.read_only(str(path))
-        except RuntimeError as exc:
+            view = ox.Store.read_only(str(path))
+            return view, _pending(view)
+        except (RuntimeError, OSError) as exc:
             if "No such file" not in str(exc) or attempt == tries - 1:
                 raise StoreError(f"cannot open store {path} read-only: {exc}") from exc
             time.sleep(0.05 * (attempt + 1))
