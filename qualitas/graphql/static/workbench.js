@@ -9,7 +9,6 @@
 "use strict";
 
 (() => {
-  const KEY_STORAGE = "qualitas.apiKey";
   const QUERY = `query Workbench($product: String, $step: String, $complaint: String) {
   qualityWorkbench(product: $product, step: $step, complaint: $complaint) {
     fmeas { id kind title item steps chains high medium low }
@@ -21,38 +20,8 @@
   const KINDS = ["complaint", "step", "product"];
   const $ = (id) => document.getElementById(id);
 
-  function el(tag, attrs = {}, text = null) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-    if (text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  async function gql(query, variables) {
-    const key = sessionStorage.getItem(KEY_STORAGE) || "";
-    const response = await fetch("/graphql", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json",
-        ...(key ? { Authorization: `Bearer ${key}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-      credentials: "same-origin",
-      cache: "no-store",
-    });
-    let body = null;
-    try {
-      body = await response.json();
-    } catch {
-      body = null;
-    }
-    if (response.status === 401 || response.status === 403) {
-      throw new Error("Not signed in, or your role may not read the workbench: paste a valid API key above.");
-    }
-    if (body && Array.isArray(body.errors) && body.errors.length) {
-      throw new Error(body.errors.map((e) => String(e.message)).join("; "));
-    }
-    if (!response.ok || !body || !body.data) throw new Error(`The server answered HTTP ${response.status}.`);
-    return body.data;
-  }
+  const { el } = window.qualitasPanels;
+  const gql = (query, variables) => window.qualitasPanels.gql(query, variables, "the workbench");
 
   function table(caption, headers, rows) {
     const t = el("table", { class: "workbench-table" });
